@@ -1,0 +1,161 @@
+/**
+ * Starts the real Roomz server as a child process on a free port, with its own data
+ * directory, and collects everything it prints so tests can read the magic-link line and
+ * later prove that no token leaked anywhere else.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
+
+export const ROOT = resolve(import.meta.dir, "../..");
+export const DEFAULT_ALLOWED = "alice@example.com,bob@example.com,carol@example.com,dave@example.com";
+
+/** Every line any test server printed during this test process, for the log scans. */
+export const allServerOutput: string[] = [];
+
+export interface StartOptions {
+  env?: Record<string, string | undefined>;
+  dataDir?: string;
+  port?: number;
+  /** Command arguments after `bun src/main.ts`; defaults to ["serve"]. */
+  args?: string[];
+  /** Wait for /healthz before resolving (default true). */
+  waitReady?: boolean;
+}
+
+export class TestServer {
+  proc!: Subprocess<"ignore", "pipe", "pipe">;
+  output = "";
+  private waiters: Array<() => void> = [];
+  constructor(
+    public port: number,
+    public dataDir: string,
+    public env: Record<string, string | undefined>,
+    private args: string[],
+  ) {}
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+  get wsUrl() {
+    return `ws://127.0.0.1:${this.port}/ws`;
+  }
+
+  async start(waitReady = true) {
+    this.proc = Bun.spawn(["bun", join(ROOT, "src/main.ts"), ...this.args], {
+      cwd: this.dataDir,
+      env: { ...process.env, ...this.env, PORT: String(this.port), HOST: "127.0.0.1", ROOMZ_DATA_DIR: this.dataDir, ...definedOnly(this.env) },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    this.pump(this.proc.stdout);
+    this.pump(this.proc.stderr);
+    if (waitReady) await this.waitReady();
+  }
+
+  private async pump(stream: ReadableStream<Uint8Array>) {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      const text = decoder.decode(chunk, { stream: true });
+      this.output += text;
+      allServerOutput.push(text);
+      for (const wake of this.waiters.splice(0)) wake();
+    }
+  }
+
+  async waitReady(timeoutMs = 15000) {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.proc.exitCode !== null) throw new Error(`server exited ${this.proc.exitCode}:\n${this.output}`);
+      try {
+        const res = await fetch(`${this.url}/healthz`);
+        if (res.status === 200) return;
+      } catch {}
+      await Bun.sleep(50);
+    }
+    throw new Error(`server not ready in ${timeoutMs} ms:\n${this.output}`);
+  }
+
+  /** Resolves with the first match of `pattern` in the output printed after `fromIndex`. */
+  async waitForOutput(pattern: RegExp, timeoutMs = 10000, fromIndex = 0): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = this.output.slice(fromIndex).match(pattern);
+      if (match) return match;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no ${pattern} in server output:\n${this.output}`);
+      await new Promise<void>((wake) => {
+        const timer = setTimeout(wake, Math.min(left, 200));
+        this.waiters.push(() => (clearTimeout(timer), wake()));
+      });
+    }
+  }
+
+  /** Stops the process with `signal` and resolves with its exit code. */
+  async stop(signal: "SIGTERM" | "SIGKILL" | "SIGINT" = "SIGTERM"): Promise<number | null> {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
+    await this.proc.exited;
+    return this.proc.exitCode;
+  }
+
+  /** Stops (SIGTERM unless told otherwise) and starts again on the same port and data directory. */
+  async restart(signal: "SIGTERM" | "SIGKILL" = "SIGTERM") {
+    await this.stop(signal);
+    await this.start();
+  }
+}
+
+function definedOnly(env: Record<string, string | undefined>) {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>;
+}
+
+export function tempDir(prefix = "roomz-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function freePort(): Promise<number> {
+  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = probe.port!;
+  probe.stop(true);
+  return port;
+}
+
+export async function startServer(options: StartOptions = {}): Promise<TestServer> {
+  const port = options.port ?? (await freePort());
+  const server = new TestServer(
+    port,
+    options.dataDir ?? tempDir(),
+    { ALLOWED_EMAILS: DEFAULT_ALLOWED, ...options.env },
+    options.args ?? ["serve"],
+  );
+  await server.start(options.waitReady ?? true);
+  return server;
+}
+
+/** Requests a magic link and returns the token printed on the server's console line. */
+export async function requestToken(server: TestServer, email: string): Promise<string> {
+  const from = server.output.length;
+  const res = await fetch(`${server.url}/auth/request-magic-link`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email }),
+  });
+  if (res.status !== 200) throw new Error(`request-magic-link ${res.status}: ${await res.text()}`);
+  const escaped = email.replace(/[.+]/g, "\\$&");
+  const match = await server.waitForOutput(new RegExp(`magic-link ${escaped} \\S+token=([A-Za-z0-9_-]+)`), 10000, from);
+  return match[1];
+}
+
+/** Signs `email` in through the real magic-link flow and returns the session JWT. */
+export async function signIn(server: TestServer, email: string): Promise<string> {
+  const token = await requestToken(server, email);
+  const res = await fetch(`${server.url}/auth/verify`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ token }),
+  });
+  if (res.status !== 200) throw new Error(`verify ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { session: string }).session;
+}

@@ -43,7 +43,7 @@ export class TestServer {
   }
 
   async start(waitReady = true) {
-    this.proc = Bun.spawn(["bun", join(ROOT, "src/main.ts"), ...this.args], {
+    this.proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), ...this.args], {
       cwd: this.dataDir,
       env: { ...process.env, ...this.env, PORT: String(this.port), HOST: "127.0.0.1", ROOMZ_DATA_DIR: this.dataDir, ...definedOnly(this.env) },
       stdin: "ignore",

@@ -1,0 +1,352 @@
+/**
+ * RoomzClient: the one place that talks to a Roomz server (HTTP and WebSocket). It keeps
+ * one connection alive by itself and gives the application a simple promise:
+ * every message of the channel exactly once, in `seq` order, across drops, restarts and
+ * resets; every `send` delivered once, even when it had to be sent again.
+ *
+ * Runs in browsers, Bun and Node 22+: only globalThis.WebSocket and globalThis.fetch
+ * (both injectable), no DOM- or runtime-specific APIs.
+ */
+import type { AuthenticatedData, ConnectionInfo, HistoryAck, MessageAck, ReplayData, ServerFrame } from "../protocol/frames";
+import { Backoff } from "./backoff";
+import { Emitter } from "./emitter";
+import { clientError, RoomzError } from "./errors";
+import { HttpApi } from "./http-api";
+import { randomId } from "./ids";
+import { Link, LinkClosed } from "./link";
+import { Outbox } from "./outbox";
+import * as presence from "./presence";
+import { Sequencer } from "./sequencer";
+import { fillGap } from "./sync";
+import type { ConnectionState, MeResult, RoomzClientOptions, RoomzEvents, VerifyResult } from "./types";
+import { normalizeServer, wsUrl } from "./urls";
+
+/** A connection that stayed synced this long starts the next backoff from the beginning. */
+const HEALTHY_MS = 5000;
+
+interface Resume {
+  since: number;
+  epoch: string;
+}
+
+export class RoomzClient {
+  private readonly server: string;
+  private session: string | null;
+  private readonly http: HttpApi;
+  private readonly WebSocketImpl: typeof WebSocket;
+  private readonly emitter = new Emitter<RoomzEvents>();
+  private readonly sequencer = new Sequencer((message) => this.emitter.emit("message", message));
+  private readonly outbox = new Outbox();
+  private readonly backoff: Backoff;
+  private link: Link | null = null;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private current: ConnectionState = { status: "idle" };
+  private stopError: RoomzError | null = null;
+  private running = false;
+  private generation = 0; // bumps on every stop, so late answers of an older run are ignored
+  private waiters: Array<{ resolve(data: AuthenticatedData): void; reject(error: Error): void }> = [];
+  private auth: AuthenticatedData | null = null;
+  private displayName: string | null = null;
+  private syncedAt = 0;
+  private _connections: ConnectionInfo[] = [];
+  private _epoch: string | null = null;
+
+  constructor(private readonly options: RoomzClientOptions) {
+    this.server = normalizeServer(options.server);
+    this.session = options.session ?? null;
+    const fetchImpl = options.fetch ?? ((...args: Parameters<typeof fetch>) => globalThis.fetch(...args));
+    this.http = new HttpApi(this.server, fetchImpl as typeof fetch, () => this.session);
+    this.WebSocketImpl = options.WebSocket ?? globalThis.WebSocket;
+    this.backoff = new Backoff(options.reconnect?.baseMs, options.reconnect?.maxMs);
+  }
+
+  get state(): ConnectionState {
+    return this.current;
+  }
+  get connections(): ConnectionInfo[] {
+    return this._connections;
+  }
+  get connectionId(): string | null {
+    return this.auth?.connection_id ?? null;
+  }
+  get user() {
+    return this.auth?.user ?? null;
+  }
+  get lastSeq(): number {
+    return this.sequencer.lastSeq;
+  }
+  get epoch(): string | null {
+    return this._epoch;
+  }
+
+  on<K extends keyof RoomzEvents>(event: K, handler: (payload: RoomzEvents[K]) => void): () => void {
+    return this.emitter.on(event, handler);
+  }
+
+  async requestMagicLink(email: string): Promise<void> {
+    await this.http.requestMagicLink(email);
+  }
+
+  /** Exchanges a magic-link token for a session, keeps it, and reports it through onSession. */
+  async verifyToken(token: string): Promise<VerifyResult> {
+    const result = await this.http.verifyToken(token.trim());
+    if (this.auth && this.auth.user.email !== result.user.email) this.forgetChannel();
+    this.session = result.session;
+    this.options.onSession?.({ session: result.session, email: result.user.email, expires_at: result.expires_at });
+    return result;
+  }
+
+  async me(): Promise<MeResult> {
+    try {
+      return await this.http.me();
+    } catch (error) {
+      if (error instanceof RoomzError && error.code === "unauthenticated") this.dropSession();
+      throw error;
+    }
+  }
+
+  /** Resolves on the first `authenticated` (once synced); then keeps the connection alive. */
+  connect(): Promise<AuthenticatedData> {
+    if (this.running && this.current.status === "connected" && this.auth) return Promise.resolve(this.auth);
+    const promise = new Promise<AuthenticatedData>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (!this.running) {
+      this.running = true;
+      this.stopError = null;
+      this.backoff.reset();
+      this.setState({ status: "connecting" });
+      this.open();
+    }
+    return promise;
+  }
+
+  /** Sends a message; queued while offline, re-sent with the same id after a drop. */
+  send(content: string, clientMsgId: string = randomId()): Promise<MessageAck> {
+    if (this.stopError) return Promise.reject(this.stopError);
+    return this.outbox.add<MessageAck>("message", { content, client_msg_id: clientMsgId });
+  }
+
+  /** Sets this connection's display name (null clears it); re-applied after every reconnect. */
+  async setDisplayName(name: string | null): Promise<string | null> {
+    if (this.stopError) throw this.stopError;
+    const ack = await this.outbox.add<{ display_name: string | null }>("set_display_name", { display_name: name });
+    this.displayName = ack.display_name ?? null;
+    this._connections = presence.withName(this._connections, this.connectionId, this.displayName);
+    return this.displayName;
+  }
+
+  history(options: { before?: number; limit?: number } = {}): Promise<HistoryAck> {
+    if (this.stopError) return Promise.reject(this.stopError);
+    const data: { before?: number; limit?: number } = {};
+    if (options.before !== undefined) data.before = options.before;
+    if (options.limit !== undefined) data.limit = options.limit;
+    return this.outbox.add<HistoryAck>("history", data);
+  }
+
+  /** Ends this session on the server and forgets it here, even when the server can't be reached. */
+  async logout(): Promise<void> {
+    await this.leave(() => this.http.logout());
+  }
+
+  /** Ends every session of this user, on every device. */
+  async logoutAll(): Promise<void> {
+    await this.leave(() => this.http.logoutAll());
+  }
+
+  /** Stops the connection for good (until connect() again); waiting requests are rejected. */
+  close(): void {
+    this.halt("closed", clientError("closed"));
+  }
+
+  private async leave(request: () => Promise<void>): Promise<void> {
+    this.halt("signed out", clientError("closed", "You signed out."));
+    try {
+      await request();
+    } catch (error) {
+      if (!(error instanceof RoomzError && error.code === "unauthenticated")) throw error;
+    } finally {
+      this.dropSession();
+    }
+  }
+
+  private open(): void {
+    clearTimeout(this.retryTimer);
+    const resume: Resume | undefined = this._epoch !== null ? { since: this.sequencer.lastSeq, epoch: this._epoch } : undefined;
+    this.sequencer.hold();
+    try {
+      const link: Link = new Link(this.WebSocketImpl, wsUrl(this.server, resume), this.session, {
+        onOpen: () => {},
+        onFrame: (frame) => link === this.link && this.onFrame(link, frame, resume),
+        onClose: (code, reason, opened) => link === this.link && this.onClose(code, reason, opened),
+      });
+      this.link = link;
+    } catch (error) {
+      this.halt("bad server address", new RoomzError("bad_response", `Can't connect to "${this.server}": ${(error as Error).message}`));
+    }
+  }
+
+  private onFrame(link: Link, frame: ServerFrame, resume: Resume | undefined): void {
+    switch (frame.type) {
+      case "authenticated":
+        return this.onAuthenticated(link, frame.data, resume);
+      case "history":
+        return this.onReplay(link, frame.data, resume);
+      case "message":
+        return this.sequencer.accept(frame.data);
+      case "user_joined":
+        this._connections = presence.joined(this._connections, frame.data);
+        return this.emitter.emit("user_joined", frame.data);
+      case "user_left":
+        this._connections = presence.left(this._connections, frame.data);
+        return this.emitter.emit("user_left", frame.data);
+      case "display_name_changed":
+        this._connections = presence.renamed(this._connections, frame.data);
+        return this.emitter.emit("display_name_changed", frame.data);
+    }
+  }
+
+  private onAuthenticated(link: Link, data: AuthenticatedData, resume: Resume | undefined): void {
+    this.auth = data;
+    this._connections = [...(data.connections ?? [])];
+    if (this.displayName !== null) {
+      const name = this.displayName;
+      link.request("set_display_name", { display_name: name }).then(
+        () => (this._connections = presence.withName(this._connections, data.connection_id, name)),
+        () => {},
+      );
+    }
+    this.emitter.emit("authenticated", data);
+    if (resume) return; // the replay (`history` frame) follows
+    this._epoch = data.epoch;
+    // A fresh client starts at the channel's head: later messages arrive as events, earlier ones via history().
+    link.request<HistoryAck>("history", { limit: 1 }).then(
+      (ack) => {
+        const head = ack.messages?.at(-1)?.seq ?? 0;
+        this.sequencer.lastSeq = Math.max(this.sequencer.lastSeq, head);
+        this.synced(link);
+      },
+      (error) => this.syncFailed(link, error),
+    );
+  }
+
+  private onReplay(link: Link, data: ReplayData, resume: Resume | undefined): void {
+    if (!resume || !this.auth) return;
+    const epoch = this.auth.epoch;
+    if (data.reset || epoch !== resume.epoch) {
+      this._epoch = epoch;
+      this.sequencer.lastSeq = 0;
+      this.emitter.emit("reset", { epoch });
+      this.sequencer.release(data.messages);
+      return this.synced(link);
+    }
+    if (data.complete || data.messages.length === 0) {
+      this.sequencer.release(data.messages);
+      return this.synced(link);
+    }
+    fillGap((d) => link.request<HistoryAck>("history", d), resume.since, data.messages[0].seq).then(
+      (gap) => {
+        if (link !== this.link) return;
+        this.sequencer.release([...gap, ...data.messages]);
+        this.synced(link);
+      },
+      (error) => this.syncFailed(link, error),
+    );
+  }
+
+  private synced(link: Link): void {
+    if (link !== this.link || !this.auth) return;
+    this.syncedAt = Date.now();
+    link.startPing(this.options.pingIntervalMs ?? 25_000, this.options.pingTimeoutMs ?? 10_000);
+    this.setState({ status: "connected" });
+    for (const waiter of this.waiters.splice(0)) waiter.resolve(this.auth);
+    this.outbox.attach(link);
+  }
+
+  /** The channel could not be read (e.g. `unavailable`): drop this connection and try again later. */
+  private syncFailed(link: Link, error: unknown): void {
+    if (error instanceof LinkClosed || link !== this.link) return;
+    link.kill(4000, "could not read the channel");
+  }
+
+  private onClose(code: number, reason: string, opened: boolean): void {
+    const wasSynced = this.syncedAt > 0;
+    const healthy = wasSynced && Date.now() - this.syncedAt >= HEALTHY_MS;
+    this.link = null;
+    this.syncedAt = 0;
+    this.outbox.attach(null);
+    this.sequencer.dropHeld();
+    if (!this.running) return;
+    if (code === 4001) return this.halt("session ended", clientError("session_ended"), true);
+    if (code === 4003) return this.halt("not allowed", clientError("not_allowed"));
+    if (!opened) return this.checkSession();
+    if (healthy) this.backoff.reset();
+    this.retry("reconnecting", closeReason(code, reason));
+  }
+
+  /** The upgrade failed and nobody says why (browsers see 1006): ask /auth/me. */
+  private checkSession(): void {
+    const generation = this.generation;
+    this.http.me().then(
+      () => generation === this.generation && this.retry("reconnecting", "the server refused the connection"),
+      (error: RoomzError) => {
+        if (generation !== this.generation) return;
+        if (error.code === "unauthenticated") this.halt("signed out", error, true);
+        else if (error.code === "not_allowed") this.halt("not allowed", error);
+        else if (error.code === "unreachable") this.retry("offline", "server unreachable");
+        else this.retry("reconnecting", error.message);
+      },
+    );
+  }
+
+  private retry(status: "reconnecting" | "offline", reason: string): void {
+    const delay = this.backoff.next();
+    this.setState({ status, retryInMs: delay, reason });
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.setState({ status, reason });
+      this.open();
+    }, delay);
+  }
+
+  private halt(reason: string, error: RoomzError, dropSession = false): void {
+    this.generation++;
+    this.running = false;
+    this.stopError = error;
+    clearTimeout(this.retryTimer);
+    const link = this.link;
+    this.link = null;
+    link?.kill();
+    this.outbox.attach(null);
+    this.sequencer.dropHeld();
+    if (dropSession) this.dropSession();
+    this.outbox.failAll(error);
+    for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+    this.setState({ status: "stopped", reason });
+  }
+
+  private dropSession(): void {
+    this.session = null;
+    this.options.onSession?.(null);
+  }
+
+  /** Another user signed in on this client: nothing of the previous channel carries over. */
+  private forgetChannel(): void {
+    this._epoch = null;
+    this.sequencer.lastSeq = 0;
+    this.auth = null;
+    this._connections = [];
+    this.displayName = null;
+  }
+
+  private setState(state: ConnectionState): void {
+    this.current = state;
+    this.emitter.emit("connection_state", state);
+  }
+}
+
+function closeReason(code: number, reason: string): string {
+  if (code === 1001) return "the server is restarting";
+  if (code === 1009) return "a frame was too big";
+  if (code === 4008) return "the connection was too slow to keep up";
+  if (code === 4000) return reason || "the connection stopped answering";
+  return "the connection was lost";
+}

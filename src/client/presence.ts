@@ -1,0 +1,23 @@
+/**
+ * Keeps the user's list of open connections current from `user_joined`, `user_left` and
+ * `display_name_changed`, ordered by `connected_at` like the `authenticated` frame.
+ */
+import type { ConnectionInfo, DisplayNameChangedData, UserJoinedData, UserLeftData } from "../protocol/frames";
+
+export function joined(list: ConnectionInfo[], data: UserJoinedData): ConnectionInfo[] {
+  const rest = list.filter((c) => c.connection_id !== data.connection_id);
+  const entry = { connection_id: data.connection_id, display_name: data.user?.display_name ?? null, connected_at: data.timestamp };
+  return [...rest, entry].sort((a, b) => (a.connected_at < b.connected_at ? -1 : a.connected_at > b.connected_at ? 1 : 0));
+}
+
+export function left(list: ConnectionInfo[], data: UserLeftData): ConnectionInfo[] {
+  return list.filter((c) => c.connection_id !== data.connection_id);
+}
+
+export function renamed(list: ConnectionInfo[], data: DisplayNameChangedData): ConnectionInfo[] {
+  return withName(list, data.connection_id, data.user?.display_name ?? null);
+}
+
+export function withName(list: ConnectionInfo[], connectionId: string | null, name: string | null): ConnectionInfo[] {
+  return list.map((c) => (c.connection_id === connectionId ? { ...c, display_name: name } : c));
+}

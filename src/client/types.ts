@@ -1,0 +1,76 @@
+/** Public types of the client core: options, connection states and events. */
+import type {
+  AuthenticatedData,
+  ChatMessage,
+  DisplayNameChangedData,
+  HttpUser,
+  UserJoinedData,
+  UserLeftData,
+} from "../protocol/frames";
+
+export type ConnectionStatus = "idle" | "connecting" | "connected" | "reconnecting" | "offline" | "stopped";
+
+/**
+ * Where the connection stands. `retryInMs` is set while waiting for the next attempt
+ * ("reconnecting" after a drop, "offline" when the server could not be reached);
+ * `reason` says why a connection stopped or dropped.
+ */
+export interface ConnectionState {
+  status: ConnectionStatus;
+  retryInMs?: number;
+  reason?: string;
+}
+
+/** What `onSession` receives, and what a session cache stores per server. */
+export interface SessionInfo {
+  session: string;
+  email: string;
+  expires_at: string;
+}
+
+export interface ReconnectOptions {
+  /** First retry delay before jitter (default 500 ms); doubles per failed attempt. */
+  baseMs?: number;
+  /** Ceiling of the delay between attempts (default 30 000 ms). */
+  maxMs?: number;
+}
+
+export interface RoomzClientOptions {
+  /** Base URL of the server, e.g. "https://chat.example.com"; "" in a browser means same origin. */
+  server: string;
+  /** Session JWT sent as `Authorization: Bearer` (non-browser). Browsers use the httpOnly cookie. */
+  session?: string | null;
+  WebSocket?: typeof WebSocket;
+  fetch?: typeof fetch;
+  /** Called when a session is obtained (verifyToken) or dropped (logout, 401, 4001), to persist it. */
+  onSession?: (session: SessionInfo | null) => void;
+  reconnect?: ReconnectOptions;
+  /** Application ping interval (default 25 000 ms) and how long to wait for its ack (default 10 000 ms). */
+  pingIntervalMs?: number;
+  pingTimeoutMs?: number;
+}
+
+export interface VerifyResult {
+  user: HttpUser;
+  session: string;
+  expires_at: string;
+}
+
+export interface MeResult {
+  user: HttpUser;
+  session: { issued_at: string; expires_at: string };
+}
+
+export interface RoomzEvents {
+  /** Every message of the channel exactly once, in `seq` order, replayed ones included. */
+  message: ChatMessage;
+  user_joined: UserJoinedData;
+  user_left: UserLeftData;
+  display_name_changed: DisplayNameChangedData;
+  connection_state: ConnectionState;
+  authenticated: AuthenticatedData;
+  /** The channel's store changed (epoch): drop every message held; the replay that follows restarts it. */
+  reset: { epoch: string };
+}
+
+export type RoomzEventName = keyof RoomzEvents;

@@ -1,0 +1,26 @@
+/** Reads a process's CPU time and resident memory from /proc (Linux only). */
+import { readFileSync } from "node:fs";
+
+const TICK_US = 1e6 / 100; // USER_HZ is 100 on every Linux we run on
+
+/** utime + stime of `pid` in microseconds. */
+export function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // fields[0] is field 3 (state); utime is field 14, stime field 15.
+  return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+}
+
+/** VmRSS of `pid` in KiB. */
+export function rssKiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const m = status.match(/VmRSS:\s+(\d+)\s+kB/);
+  return m ? Number(m[1]) : NaN;
+}
+
+export function sumCpu(pids: number[]): number {
+  return pids.reduce((s, p) => s + cpuMicros(p), 0);
+}
+export function sumRss(pids: number[]): number {
+  return pids.reduce((s, p) => s + rssKiB(p), 0);
+}

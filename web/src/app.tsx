@@ -1,0 +1,23 @@
+/** The container: reads the store, picks the page, hands state and actions to the views. */
+import { Match, Switch, onMount } from "solid-js";
+import { useStore } from "./store";
+import { Chat } from "./views/chat";
+import { Loading, SignIn, Unreachable } from "./views/sign-in";
+
+export function App() {
+  const { state, actions } = useStore();
+  onMount(() => void actions.load());
+  return (
+    <Switch fallback={<Loading />}>
+      <Match when={state.phase === "signed-out"}>
+        <SignIn state={state.signIn} onRequest={actions.requestLink} onEdit={actions.editAddress} />
+      </Match>
+      <Match when={state.phase === "unreachable"}>
+        <Unreachable onRetry={() => void actions.load()} />
+      </Match>
+      <Match when={state.phase === "chat"}>
+        <Chat chat={state.chat} actions={actions} />
+      </Match>
+    </Switch>
+  );
+}

@@ -1,0 +1,53 @@
+/** Text helpers shared by the composer and the message view. */
+
+/** Largest message the server accepts, in Unicode code points (PROTOCOL.md: MAX_MESSAGE_LENGTH). */
+export const MAX_MESSAGE_LENGTH = 4000;
+
+/** Counts code points, not UTF-16 units, as the server does: "😀" is one. */
+export function codePointLength(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
+/** True when the text has something besides white space (the server refuses it otherwise). */
+export function hasContent(text: string): boolean {
+  return /[^\s\u0085\u180e]/u.test(text);
+}
+
+export type Segment = { kind: "text"; text: string } | { kind: "link"; text: string; href: string };
+
+const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/giu;
+const TRAILING_PUNCTUATION = /[.,;:!?)\]}'"»]+$/u;
+
+/**
+ * Splits message content into plain text and http(s) links. The result is rendered as
+ * text nodes and anchors by Solid, never as HTML, so content can't inject markup.
+ */
+export function linkify(content: string): Segment[] {
+  const segments: Segment[] = [];
+  let last = 0;
+  for (const match of content.matchAll(URL_PATTERN)) {
+    let raw = match[0];
+    const trailing = raw.match(TRAILING_PUNCTUATION);
+    if (trailing && !(trailing[0].startsWith(")") && raw.includes("("))) raw = raw.slice(0, raw.length - trailing[0].length);
+    const href = safeHref(raw);
+    if (!href) continue;
+    const start = match.index!;
+    if (start > last) segments.push({ kind: "text", text: content.slice(last, start) });
+    segments.push({ kind: "link", text: raw, href });
+    last = start + raw.length;
+  }
+  if (last < content.length) segments.push({ kind: "text", text: content.slice(last) });
+  return segments;
+}
+
+/** Returns the normalised URL when it is http or https, else null. */
+export function safeHref(raw: string): string | null {
+  try {
+    const url = new URL(raw);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The part of the client core (src/client) that the UI uses. The store depends on this
+ * shape only, so views and store can be exercised with any object that behaves the same.
+ */
+import type { AuthenticatedData, ChatMessage, MessageAck, UserJoinedData, UserLeftData, DisplayNameChangedData } from "../../../src/protocol";
+
+export type ConnectionStatus = "idle" | "connecting" | "connected" | "reconnecting" | "offline" | "stopped";
+
+export interface ConnectionState {
+  status: ConnectionStatus;
+  retryInMs?: number;
+  reason?: string;
+}
+
+export interface MeAnswer {
+  user: { id: string; email: string };
+  session: { issued_at: string; expires_at: string };
+}
+
+export interface ClientEvents {
+  message: ChatMessage;
+  user_joined: UserJoinedData;
+  user_left: UserLeftData;
+  display_name_changed: DisplayNameChangedData;
+  connection_state: ConnectionState;
+  authenticated: AuthenticatedData;
+  reset: unknown;
+}
+
+export interface ChatClient {
+  requestMagicLink(email: string): Promise<unknown>;
+  me(): Promise<MeAnswer>;
+  connect(): Promise<AuthenticatedData>;
+  send(content: string, clientMsgId?: string): Promise<MessageAck>;
+  setDisplayName(name: string | null): Promise<string | null>;
+  history(options: { before?: number; limit?: number }): Promise<{ messages: ChatMessage[]; has_more: boolean }>;
+  logout(): Promise<unknown>;
+  logoutAll(): Promise<unknown>;
+  close(): void;
+  on<K extends keyof ClientEvents>(event: K, handler: (data: ClientEvents[K]) => void): () => void;
+}
+
+/** What the UI reads from a RoomzError (or any thrown value). */
+export interface ErrorInfo {
+  code: string;
+  status?: number;
+  retryAfterSeconds?: number;
+  message: string;
+}
+
+export function errorInfo(error: unknown): ErrorInfo {
+  if (error && typeof error === "object") {
+    const e = error as Partial<ErrorInfo> & { name?: string };
+    return {
+      code: typeof e.code === "string" ? e.code : "unknown",
+      status: typeof e.status === "number" ? e.status : undefined,
+      retryAfterSeconds: typeof e.retryAfterSeconds === "number" ? e.retryAfterSeconds : undefined,
+      message: typeof e.message === "string" && e.message ? e.message : "Something went wrong.",
+    };
+  }
+  return { code: "unknown", message: String(error ?? "Something went wrong.") };
+}

@@ -1,0 +1,85 @@
+/**
+ * The one store of the web app. It owns the client core (the only thing that talks to
+ * the server), turns its events into state, and exposes actions; views only read state
+ * and call actions.
+ */
+import { createContext, useContext } from "solid-js";
+import { createStore } from "solid-js/store";
+import { errorInfo, type ChatClient } from "./client-port";
+import { createMessageActions } from "./messages";
+import { createPresenceActions } from "./presence";
+import { createSessionActions } from "./session";
+import { initialState } from "./state";
+
+export type { AppState, ChatState, Notice, Outgoing, SignInState } from "./state";
+
+/** Close reasons after which reconnecting can't help: the user must sign in again. */
+const ENDED = /4001|4003|session|unauthenticated|not_allowed|logged out/i;
+
+export function createAppStore(client: ChatClient) {
+  const [state, setState] = createStore(initialState());
+  const messages = createMessageActions(state, setState, client);
+  const presence = createPresenceActions(state, setState, client);
+  const session = createSessionActions(state, setState, client, { onSignedIn: startChat });
+
+  client.on("message", messages.received);
+  client.on("reset", () => {
+    messages.reset();
+    void messages.loadLatest();
+  });
+  client.on("authenticated", presence.authenticated);
+  client.on("user_joined", presence.joined);
+  client.on("user_left", presence.left);
+  client.on("display_name_changed", presence.renamed);
+  client.on("connection_state", (s) => {
+    presence.connectionState(s);
+    if (s.status === "stopped" && state.phase === "chat" && s.reason && ENDED.test(s.reason)) {
+      session.signedOut("Your session ended. Sign in again to continue.");
+    }
+  });
+
+  async function startChat(email: string) {
+    setState("phase", "chat");
+    setState("chat", { email, banner: null });
+    try {
+      await client.connect();
+      if (!state.chat.history.loaded) await messages.loadLatest();
+    } catch (error) {
+      const info = errorInfo(error);
+      if (info.code === "unauthenticated" || info.status === 401) {
+        session.signedOut("Your session ended. Sign in again to continue.");
+      } else if (info.code === "not_allowed") {
+        session.signedOut("This address is no longer allowed on this server.");
+      } else {
+        setState("chat", "banner", `Couldn't connect: ${info.message}`);
+      }
+    }
+  }
+
+  const actions = {
+    load: session.load,
+    requestLink: session.requestLink,
+    editAddress: session.editAddress,
+    logout: () => session.logout(false),
+    logoutAll: () => session.logout(true),
+    reconnect: () => startChat(state.chat.email),
+    send: messages.send,
+    retry: messages.retry,
+    discard: messages.discard,
+    loadOlder: messages.loadOlder,
+    setName: presence.setName,
+    dismissBanner: () => setState("chat", "banner", null),
+  };
+  return { state, actions };
+}
+
+export type AppStore = ReturnType<typeof createAppStore>;
+
+const StoreContext = createContext<AppStore>();
+export const StoreProvider = StoreContext.Provider;
+
+export function useStore(): AppStore {
+  const store = useContext(StoreContext);
+  if (!store) throw new Error("useStore outside StoreProvider");
+  return store;
+}

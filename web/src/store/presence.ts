@@ -1,0 +1,92 @@
+/**
+ * This user's devices: who is connected, the quiet join/leave notices, this connection's
+ * display name, and the state of the connection itself.
+ */
+import type { SetStoreFunction } from "solid-js/store";
+import type { AuthenticatedData, DisplayNameChangedData, UserJoinedData, UserLeftData } from "../../../src/protocol";
+import { errorInfo, type ChatClient, type ConnectionState } from "./client-port";
+import type { AppState } from "./state";
+import { connectionLabel } from "../lib/format";
+
+/** The name is kept per tab, so a reload (or a reconnect) gives this device its name back. */
+const NAME_KEY = "roomz.display_name";
+
+function savedName(): string | null {
+  try {
+    return sessionStorage.getItem(NAME_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function saveName(name: string | null) {
+  try {
+    if (name) sessionStorage.setItem(NAME_KEY, name);
+    else sessionStorage.removeItem(NAME_KEY);
+  } catch {}
+}
+
+export function createPresenceActions(state: AppState, setState: SetStoreFunction<AppState>, client: ChatClient) {
+  let noticeId = 0;
+
+  function notice(text: string, timestamp: string) {
+    const held = state.chat.messages;
+    const afterSeq = held.length ? held[held.length - 1].seq : 0;
+    setState("chat", "notices", (list) => [...list, { id: ++noticeId, text, timestamp, afterSeq }]);
+    setState("chat", "announcement", text);
+  }
+
+  function label(connectionId: string, displayName: string | null) {
+    return connectionLabel(connectionId, displayName, state.chat.connectionId);
+  }
+
+  function authenticated(data: AuthenticatedData) {
+    setState("chat", { connectionId: data.connection_id, devices: data.connections, email: data.user.email });
+    const own = data.connections.find((c) => c.connection_id === data.connection_id);
+    const wanted = savedName();
+    setState("chat", "ownName", own?.display_name ?? null);
+    // A display name belongs to a connection, so a new connection has to set it again.
+    if (wanted && own?.display_name !== wanted) void setName(wanted);
+  }
+
+  function joined(data: UserJoinedData) {
+    if (data.connection_id === state.chat.connectionId) return;
+    if (!state.chat.devices.some((d) => d.connection_id === data.connection_id)) {
+      const device = { connection_id: data.connection_id, display_name: data.user.display_name, connected_at: data.timestamp };
+      setState("chat", "devices", (list) => [...list, device]);
+    }
+    notice(`${label(data.connection_id, data.user.display_name)} connected`, data.timestamp);
+  }
+
+  function left(data: UserLeftData) {
+    const device = state.chat.devices.find((d) => d.connection_id === data.connection_id);
+    setState("chat", "devices", (list) => list.filter((d) => d.connection_id !== data.connection_id));
+    notice(`${label(data.connection_id, device?.display_name ?? data.user.display_name)} disconnected`, data.timestamp);
+  }
+
+  function renamed(data: DisplayNameChangedData) {
+    setState("chat", "devices", (d) => d.connection_id === data.connection_id, "display_name", data.user.display_name);
+  }
+
+  function connectionState(s: ConnectionState) {
+    const retryAt = s.retryInMs !== undefined && s.retryInMs !== null ? Date.now() + s.retryInMs : null;
+    setState("chat", "connection", { status: s.status, retryAt, reason: s.reason ?? null });
+  }
+
+  async function setName(name: string | null) {
+    setState("chat", "nameError", null);
+    try {
+      const result = await client.setDisplayName(name);
+      saveName(result);
+      setState("chat", "ownName", result);
+      const id = state.chat.connectionId;
+      setState("chat", "devices", (d) => d.connection_id === id, "display_name", result);
+    } catch (error) {
+      const info = errorInfo(error);
+      const text = info.code === "invalid_data" ? "Names are 1 to 50 characters, without control characters." : info.message;
+      setState("chat", "nameError", `Name not changed: ${text}`);
+    }
+  }
+
+  return { authenticated, joined, left, renamed, connectionState, setName };
+}

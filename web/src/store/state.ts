@@ -1,0 +1,82 @@
+/** The shape of the UI's state, held in one Solid store (see store/index.ts). */
+import type { ChatMessage, ConnectionInfo } from "../../../src/protocol";
+import type { ConnectionStatus } from "./client-port";
+
+export type Phase = "loading" | "unreachable" | "signed-out" | "chat";
+
+export interface SignInState {
+  status: "idle" | "sending" | "sent";
+  email: string;
+  /** A sentence to show above the form, or null. */
+  error: string | null;
+  /** When rate limited: the time (ms) before which asking again is pointless. */
+  retryAt: number | null;
+  /** Why the user landed back on the sign-in page (a failed link, an ended session). */
+  notice: string | null;
+}
+
+/** A quiet line in the timeline: another device joined or left. */
+export interface Notice {
+  id: number;
+  text: string;
+  timestamp: string;
+  /** Shown after the message with this seq (0: before every message). */
+  afterSeq: number;
+}
+
+/** A message typed here that the server has not yet confirmed. */
+export interface Outgoing {
+  clientMsgId: string;
+  content: string;
+  status: "sending" | "failed";
+  error: string | null;
+  createdAt: string;
+}
+
+export interface ChatState {
+  email: string;
+  connectionId: string | null;
+  connection: { status: ConnectionStatus; retryAt: number | null; reason: string | null };
+  messages: ChatMessage[];
+  notices: Notice[];
+  outgoing: Outgoing[];
+  devices: ConnectionInfo[];
+  ownName: string | null;
+  nameError: string | null;
+  history: { loading: boolean; hasMore: boolean; error: string | null; loaded: boolean };
+  /** A problem to show above the timeline (logout failed, connection refused), or null. */
+  banner: string | null;
+  /** The latest line for the screen-reader live region. */
+  announcement: string;
+}
+
+export interface AppState {
+  phase: Phase;
+  signIn: SignInState;
+  chat: ChatState;
+}
+
+export function initialChat(): ChatState {
+  return {
+    email: "",
+    connectionId: null,
+    connection: { status: "idle", retryAt: null, reason: null },
+    messages: [],
+    notices: [],
+    outgoing: [],
+    devices: [],
+    ownName: null,
+    nameError: null,
+    history: { loading: false, hasMore: false, error: null, loaded: false },
+    banner: null,
+    announcement: "",
+  };
+}
+
+export function initialState(): AppState {
+  return {
+    phase: "loading",
+    signIn: { status: "idle", email: "", error: null, retryAt: null, notice: null },
+    chat: initialChat(),
+  };
+}

@@ -1,0 +1,92 @@
+/** The signed-in page: header, the timeline with its composer, and the devices panel. */
+import { Show, createSignal, onCleanup } from "solid-js";
+import type { ChatState } from "../store";
+import { Composer } from "./composer";
+import { ConnectionIndicator } from "./connection-indicator";
+import { Devices } from "./devices";
+import { Timeline } from "./timeline";
+
+export interface ChatActions {
+  send(content: string): void;
+  retry(id: string): void;
+  discard(id: string): void;
+  loadOlder(): Promise<void>;
+  setName(name: string | null): void;
+  logout(): void;
+  logoutAll(): void;
+  reconnect(): void;
+  dismissBanner(): void;
+}
+
+/** True while the window is wide enough to show the devices panel beside the timeline. */
+function createWide() {
+  const query = matchMedia("(min-width: 56rem)");
+  const [wide, setWide] = createSignal(query.matches);
+  const update = () => setWide(query.matches);
+  query.addEventListener("change", update);
+  onCleanup(() => query.removeEventListener("change", update));
+  return wide;
+}
+
+export function Chat(props: { chat: ChatState; actions: ChatActions }) {
+  const a = props.actions;
+  const wide = createWide();
+  return (
+    <div class="chat">
+      <header class="topbar">
+        <h1 class="brand">Roomz</h1>
+        <ConnectionIndicator connection={props.chat.connection} />
+        <p class="account" title={props.chat.email}>
+          <span class="sr-only">Signed in as </span>
+          {props.chat.email}
+        </p>
+        <nav class="account-actions" aria-label="Account">
+          <button type="button" onClick={() => a.logout()}>
+            Log out
+          </button>
+          <button type="button" onClick={() => a.logoutAll()}>
+            Log out everywhere
+          </button>
+        </nav>
+      </header>
+      <Show when={props.chat.banner}>
+        <div class="banner" role="alert">
+          <span>{props.chat.banner}</span>
+          <button type="button" onClick={() => a.reconnect()}>
+            Try again
+          </button>
+          <button type="button" class="quiet-button" onClick={() => a.dismissBanner()} aria-label="Dismiss">
+            ×
+          </button>
+        </div>
+      </Show>
+      <main class="conversation" id="main">
+        <Timeline
+          messages={props.chat.messages}
+          notices={props.chat.notices}
+          outgoing={props.chat.outgoing}
+          ownId={props.chat.connectionId}
+          ownName={props.chat.ownName}
+          history={props.chat.history}
+          onLoadOlder={a.loadOlder}
+          onRetry={a.retry}
+          onDiscard={a.discard}
+        />
+        <Composer onSend={a.send} />
+      </main>
+      <details class="side" open={wide()}>
+        <summary>Devices ({props.chat.devices.length})</summary>
+        <Devices
+          devices={props.chat.devices}
+          ownId={props.chat.connectionId}
+          ownName={props.chat.ownName}
+          nameError={props.chat.nameError}
+          onSetName={a.setName}
+        />
+      </details>
+      <div class="sr-only" aria-live="polite" aria-atomic="true" data-testid="live">
+        {props.chat.announcement}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,68 @@
+/** The message box: Enter sends, Shift+Enter starts a new line; a counter near the limit. */
+import { Show, createSignal } from "solid-js";
+import { MAX_MESSAGE_LENGTH, codePointLength, hasContent } from "../lib/text";
+
+/** The counter appears once this few code points are left. */
+const COUNTER_FROM = 500;
+const MAX_ROWS = 6;
+
+export function Composer(props: { onSend(content: string): void }) {
+  let box!: HTMLTextAreaElement;
+  const [text, setText] = createSignal("");
+  const length = () => codePointLength(text());
+  const over = () => length() > MAX_MESSAGE_LENGTH;
+  const canSend = () => hasContent(text()) && !over();
+  const rows = () => Math.min(MAX_ROWS, text().split("\n").length);
+
+  function send() {
+    if (!canSend()) return;
+    props.onSend(text());
+    setText("");
+    box.focus();
+  }
+
+  function onKeyDown(event: KeyboardEvent) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      send();
+    }
+  }
+
+  return (
+    <form
+      class="composer"
+      onSubmit={(e) => {
+        e.preventDefault();
+        send();
+      }}
+    >
+      <label for="composer-input" class="sr-only">
+        Message
+      </label>
+      <textarea
+        id="composer-input"
+        ref={box}
+        rows={rows()}
+        placeholder="Write a message"
+        value={text()}
+        onInput={(e) => setText(e.currentTarget.value)}
+        onKeyDown={onKeyDown}
+        aria-describedby="composer-hint composer-counter"
+        aria-invalid={over() ? "true" : undefined}
+      />
+      <span id="composer-hint" class="sr-only">
+        Enter sends; Shift+Enter starts a new line.
+      </span>
+      <div class="composer-side">
+        <Show when={length() > MAX_MESSAGE_LENGTH - COUNTER_FROM}>
+          <span id="composer-counter" class="counter" classList={{ over: over() }} aria-live="polite" data-testid="counter">
+            {over() ? `${length() - MAX_MESSAGE_LENGTH} over the limit` : `${MAX_MESSAGE_LENGTH - length()} left`}
+          </span>
+        </Show>
+        <button type="submit" class="primary" disabled={!canSend()}>
+          Send
+        </button>
+      </div>
+    </form>
+  );
+}

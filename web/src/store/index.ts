@@ -14,7 +14,7 @@ import { initialState } from "./state";
 export type { AppState, ChatState, Notice, Outgoing, SignInState } from "./state";
 
 /** Close reasons after which reconnecting can't help: the user must sign in again. */
-const ENDED = /4001|4003|session|unauthenticated|not_allowed|logged out/i;
+const ENDED = /session ended|signed out|not allowed/i;
 
 export function createAppStore(client: ChatClient) {
   const [state, setState] = createStore(initialState());
@@ -46,7 +46,7 @@ export function createAppStore(client: ChatClient) {
       if (!state.chat.history.loaded) await messages.loadLatest();
     } catch (error) {
       const info = errorInfo(error);
-      if (info.code === "unauthenticated" || info.status === 401) {
+      if (info.code === "unauthenticated" || info.code === "session_ended" || info.status === 401) {
         session.signedOut("Your session ended. Sign in again to continue.");
       } else if (info.code === "not_allowed") {
         session.signedOut("This address is no longer allowed on this server.");

@@ -1,0 +1,53 @@
+/** Command-line flags shared by `roomz cli`, `send` and `listen`. */
+import { normalizeServer } from "../client/urls";
+
+export const DEFAULT_SERVER = "http://localhost:8000";
+
+export interface Parsed {
+  server: string;
+  json: boolean;
+  help: boolean;
+  rest: string[];
+}
+
+/** Thrown for a usage error (exit status 2). */
+export class UsageError extends Error {}
+
+/**
+ * Reads `--server URL` / `--server=URL`, `--json` (when allowed), `--help`; `--` ends the
+ * flags. Everything else is returned in `rest`. The server comes from --server, else
+ * ROOMZ_SERVER, else http://localhost:8000.
+ */
+export function parseArgs(argv: string[], allow: { json?: boolean; text?: boolean } = {}): Parsed {
+  const parsed: Parsed = { server: "", json: false, help: false, rest: [] };
+  let server: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--") {
+      parsed.rest.push(...argv.slice(i + 1));
+      break;
+    } else if (arg === "--server" || arg === "-s") {
+      server = argv[++i];
+      if (server === undefined) throw new UsageError(`${arg} needs a URL, e.g. --server https://chat.example.com`);
+    } else if (arg.startsWith("--server=")) server = arg.slice("--server=".length);
+    else if (arg === "--json" && allow.json) parsed.json = true;
+    else if (arg === "--help" || arg === "-h") parsed.help = true;
+    else if (arg.startsWith("-") && arg !== "-" && !(allow.text && parsed.rest.length > 0)) throw new UsageError(`Unknown option ${arg}.`);
+    else if (allow.text) parsed.rest.push(arg);
+    else throw new UsageError(`Unexpected argument "${arg}".`);
+  }
+  parsed.server = checkServer(server ?? process.env.ROOMZ_SERVER ?? DEFAULT_SERVER);
+  return parsed;
+}
+
+function checkServer(value: string): string {
+  const server = normalizeServer(value);
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new UsageError(`"${value}" is not a server address; use a URL like http://localhost:8000.`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`The server address must start with http:// or https:// (got "${value}").`);
+  return server;
+}

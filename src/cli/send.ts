@@ -1,0 +1,60 @@
+/**
+ * `roomz send [--server URL] [text...]`: sends one message (the arguments joined by
+ * spaces, or else all of standard input) with the cached session; exits after the ack.
+ */
+import { RoomzError } from "../client/errors";
+import { explain } from "./describe";
+import { cachedClient, EXIT, parseOrExit, stopOutcome } from "./one-shot";
+
+const USAGE = "Usage: roomz send [--server URL] [text...]   (without text, standard input is sent)";
+/** Give up when no ack came this long after the first attempt (the message may still arrive). */
+const GIVE_UP_MS = 60_000;
+
+export async function runSend(argv: string[]): Promise<number> {
+  const parsed = parseOrExit(argv, USAGE, { text: true });
+  if (typeof parsed === "number") return parsed;
+  const content = parsed.rest.length > 0 ? parsed.rest.join(" ") : (await readStdin()).replace(/(\r?\n)+$/, "");
+  if (content.trim() === "") {
+    console.error(`Nothing to send.\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const client = cachedClient(parsed.server);
+  if (!client) return EXIT.notSignedIn;
+
+  let connectedOnce = false;
+  const outcome = new Promise<number>((resolve) => {
+    client.on("connection_state", (state) => {
+      if (state.status === "connected") connectedOnce = true;
+      if (state.status === "offline" && !connectedOnce) {
+        console.error(`Can't reach the server at ${parsed.server}. Is it running, and is the address right?`);
+        resolve(EXIT.refused);
+      } else if (state.status === "stopped" && state.reason !== "closed") {
+        const { code, text } = stopOutcome(parsed.server, state.reason);
+        console.error(text);
+        resolve(code);
+      }
+    });
+    client.send(content).then(
+      () => resolve(EXIT.done),
+      (error) => {
+        if (error instanceof RoomzError && (error.code === "session_ended" || error.code === "unauthenticated")) return; // said by the state
+        console.error(explain(error, parsed.server));
+        resolve(EXIT.refused);
+      },
+    );
+    setTimeout(() => {
+      console.error("No answer from the server in time; the message may or may not have been delivered.");
+      resolve(EXIT.refused);
+    }, GIVE_UP_MS).unref?.();
+  });
+  client.connect().catch(() => {});
+  const code = await outcome;
+  client.close();
+  return code;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks).toString("utf8");
+}

@@ -107,3 +107,8 @@ export type ClientFrame =
 export function isoTime(ms: number): string {
   return new Date(ms).toISOString();
 }
+
+/** The text of a `message` frame, built once per message and sent to every connection. */
+export function messageFrame(message: ChatMessage): string {
+  return `{"type":"message","data":${JSON.stringify(message)}}`;
+}

@@ -1,0 +1,80 @@
+/**
+ * The embedded store: one SQLite database in the data directory, in WAL mode, with
+ * numbered migrations tracked by `PRAGMA user_version`. A shipped migration never
+ * changes; a later version adds one, so it opens every older database.
+ */
+import { Database } from "bun:sqlite";
+import { join } from "node:path";
+
+const MIGRATIONS: string[] = [
+  // 1: messages, sign-in and sessions
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE messages (
+     channel TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     id TEXT NOT NULL,
+     client_msg_id TEXT,
+     connection_id TEXT NOT NULL,
+     display_name TEXT,
+     content TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     PRIMARY KEY (channel, seq)
+   ) WITHOUT ROWID;
+   CREATE UNIQUE INDEX messages_by_client_msg_id ON messages (channel, client_msg_id) WHERE client_msg_id IS NOT NULL;
+   CREATE TABLE magic_links (
+     token_hash TEXT PRIMARY KEY,
+     email TEXT NOT NULL,
+     expires_at INTEGER NOT NULL,
+     used_at INTEGER,
+     disabled INTEGER NOT NULL DEFAULT 0
+   ) WITHOUT ROWID;
+   CREATE TABLE rate_hits (key TEXT NOT NULL, at INTEGER NOT NULL);
+   CREATE INDEX rate_hits_by_key ON rate_hits (key, at);
+   CREATE TABLE revoked_sessions (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE session_versions (email TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;`,
+];
+
+export const DATABASE_FILE = "roomz.sqlite";
+
+export class DatabaseLocked extends Error {}
+
+/** Opens (creating if needed) and migrates the database in `dataDir`. */
+export function openDatabase(dataDir: string): Database {
+  const db = new Database(join(dataDir, DATABASE_FILE), { create: true, strict: true });
+  try {
+    db.exec("PRAGMA busy_timeout = 2000");
+    // One process owns the database: the seq counters live in its memory. The lock is
+    // taken by the first write below and held until close.
+    db.exec("PRAGMA locking_mode = EXCLUSIVE");
+    db.exec("PRAGMA journal_mode = WAL");
+    // NORMAL in WAL mode: a committed transaction survives a crash of the process
+    // (kill -9); only an OS crash or power loss can lose the last commits.
+    db.exec("PRAGMA synchronous = NORMAL");
+    db.exec("PRAGMA foreign_keys = ON");
+    migrate(db);
+  } catch (error) {
+    db.close();
+    if (/locked|busy/i.test(String((error as Error).message)))
+      throw new DatabaseLocked(`the database in ${dataDir} is locked by another process; stop it or use another ROOMZ_DATA_DIR`);
+    throw error;
+  }
+  return db;
+}
+
+function migrate(db: Database): void {
+  const current = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+  if (current > MIGRATIONS.length)
+    throw new Error(`the database is from a newer Roomz (schema ${current}, this one knows ${MIGRATIONS.length})`);
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]);
+      db.exec(`PRAGMA user_version = ${version + 1}`);
+    }).immediate();
+  }
+  db.query("INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?)").run(crypto.randomUUID());
+  db.query("INSERT OR REPLACE INTO meta (key, value) VALUES ('opened_at', ?)").run(new Date().toISOString());
+}
+
+export function storeEpoch(db: Database): string {
+  return (db.query("SELECT value FROM meta WHERE key = 'epoch'").get() as { value: string }).value;
+}

@@ -1,0 +1,131 @@
+/**
+ * The default engine: messages in SQLite, fan-out and presence in this process. Everything
+ * runs on one thread, so a join reads its replay and subscribes in one synchronous step:
+ * no live message can fall between the two.
+ */
+import type { Database } from "bun:sqlite";
+import { messageFrame } from "../../protocol";
+import {
+  EngineUnavailable,
+  type AppendResult,
+  type ControlEvent,
+  type Engine,
+  type JoinRequest,
+  type Joined,
+  type LocalSocket,
+  type NewMessage,
+} from "../engine";
+import { LocalFanout, type TopicPublisher } from "../local-fanout";
+import { storeEpoch } from "./database";
+import { SqliteMessageLog } from "./message-log-sqlite";
+import { REPLAY_LIMIT, connectionsOf } from "../replay";
+import { describeError, log } from "../../server/log";
+
+interface PendingAppend {
+  message: NewMessage;
+  onStored: (result: AppendResult | EngineUnavailable) => void;
+}
+
+export class EmbeddedEngine implements Engine {
+  private log: SqliteMessageLog;
+  private fanout: LocalFanout;
+  private epoch: string;
+  private pending: PendingAppend[] = [];
+  private flushScheduled = false;
+  private controlHandlers: Array<(event: ControlEvent) => void> = [];
+  private closed = false;
+
+  constructor(private db: Database, publish: TopicPublisher) {
+    this.log = new SqliteMessageLog(db);
+    this.fanout = new LocalFanout(publish);
+    this.epoch = storeEpoch(db);
+  }
+
+  append(message: NewMessage, onStored: PendingAppend["onStored"]): void {
+    if (this.closed) return onStored(new EngineUnavailable("The server is shutting down."));
+    this.pending.push({ message, onStored });
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Writes the batch in one transaction, then acks and delivers each message in order. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    let results: AppendResult[];
+    try {
+      results = this.log.appendBatch(batch.map((item) => item.message), Date.now());
+    } catch (error) {
+      log.error(`storing ${batch.length} message(s) failed: ${describeError(error)}`);
+      for (const item of batch) item.onStored(new EngineUnavailable());
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const result = results[i];
+      batch[i].onStored(result);
+      if (!result.duplicate) this.fanout.publish(result.message.user.id, messageFrame(result.message));
+    }
+  }
+
+  async history(channel: string, before: number | null, limit: number) {
+    return this.log.history(channel, before, limit);
+  }
+
+  async join(socket: LocalSocket, request: JoinRequest, onJoined: (joined: Joined) => void) {
+    let replay: Joined["replay"] = null;
+    if (request.since !== null) {
+      const reset = request.epoch !== null && request.epoch !== this.epoch;
+      const page = this.log.since(socket.channel, reset ? 0 : request.since, REPLAY_LIMIT);
+      replay = { messages: page.messages, complete: page.complete, reset };
+    }
+    this.fanout.add(socket);
+    onJoined({ epoch: this.epoch, connections: connectionsOf(this.fanout.sockets(socket.channel)), replay });
+  }
+
+  async leave(socket: LocalSocket) {
+    this.fanout.remove(socket);
+    return this.fanout.count(socket.channel);
+  }
+
+  async setDisplayName(socket: LocalSocket, displayName: string | null) {
+    socket.displayName = displayName;
+  }
+
+  async connectionCount(channel: string) {
+    return this.fanout.count(channel);
+  }
+
+  broadcastEvent(channel: string, frame: string, exceptConnectionId: string): void {
+    this.fanout.sendEach(channel, frame, exceptConnectionId);
+  }
+
+  async control(event: ControlEvent) {
+    for (const handler of this.controlHandlers) handler(event);
+  }
+
+  onControl(handler: (event: ControlEvent) => void): void {
+    this.controlHandlers.push(handler);
+  }
+
+  onForgotten(): void {
+    // One process: its connections can't outlive it.
+  }
+
+  healthy(): boolean {
+    return !this.closed;
+  }
+
+  async drain() {
+    this.closed = true;
+    this.flush();
+  }
+
+  async close() {
+    this.closed = true;
+    this.flush();
+  }
+}

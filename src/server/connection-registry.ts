@@ -1,0 +1,70 @@
+/** This instance's open connections, found by session and by user to end them. */
+import type { Connection } from "./connection";
+
+export class ConnectionRegistry {
+  private connections = new Set<Connection>();
+  private bySession = new Map<string, Set<Connection>>();
+  private byUser = new Map<string, Set<Connection>>();
+  /** Upgrades accepted but not yet open, per user, so a burst can't pass the limit. */
+  private pending = new Map<string, number>();
+
+  expect(connection: Connection) {
+    this.pending.set(connection.email, this.pendingFor(connection.email) + 1);
+  }
+
+  pendingFor(email: string): number {
+    return this.pending.get(email) ?? 0;
+  }
+
+  forget(connection: Connection) {
+    const left = this.pendingFor(connection.email) - 1;
+    if (left > 0) this.pending.set(connection.email, left);
+    else this.pending.delete(connection.email);
+  }
+
+  add(connection: Connection) {
+    this.forget(connection);
+    this.connections.add(connection);
+    addTo(this.bySession, connection.options.jti, connection);
+    addTo(this.byUser, connection.email, connection);
+  }
+
+  remove(connection: Connection) {
+    this.connections.delete(connection);
+    removeFrom(this.bySession, connection.options.jti, connection);
+    removeFrom(this.byUser, connection.email, connection);
+  }
+
+  all(): Iterable<Connection> {
+    return this.connections;
+  }
+
+  get size() {
+    return this.connections.size;
+  }
+
+  get users() {
+    return this.byUser.size;
+  }
+
+  closeSession(jti: string, code: number, reason: string) {
+    for (const connection of this.bySession.get(jti) ?? []) connection.close(code, reason);
+  }
+
+  closeUser(email: string, code: number, reason: string) {
+    for (const connection of this.byUser.get(email) ?? []) connection.close(code, reason);
+  }
+}
+
+function addTo(index: Map<string, Set<Connection>>, key: string, connection: Connection) {
+  let set = index.get(key);
+  if (!set) index.set(key, (set = new Set()));
+  set.add(connection);
+}
+
+function removeFrom(index: Map<string, Set<Connection>>, key: string, connection: Connection) {
+  const set = index.get(key);
+  if (!set) return;
+  set.delete(connection);
+  if (set.size === 0) index.delete(key);
+}

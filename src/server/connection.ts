@@ -1,0 +1,83 @@
+/**
+ * One WebSocket connection: who it belongs to, its display name, its message rate
+ * window, and the checks on its send buffer. It is the engine's LocalSocket.
+ */
+import type { ServerWebSocket } from "bun";
+import type { LocalSocket } from "../engine";
+import { CLOSE } from "../protocol";
+
+const RATE_WINDOW_MS = 10_000;
+/** A slow consumer that never reads its close frame is cut off after this long. */
+const CLOSE_GRACE_MS = 5_000;
+
+export interface ConnectionOptions {
+  email: string;
+  jti: string;
+  expiresAt: number;
+  since: number | null;
+  epoch: string | null;
+  rateLimit: number;
+  sendBufferBytes: number;
+  onSlow: () => void;
+}
+
+export class Connection implements LocalSocket {
+  readonly connectionId = crypto.randomUUID();
+  readonly connectedAt = Date.now();
+  readonly channel: string;
+  displayName: string | null = null;
+  ws!: ServerWebSocket<Connection>;
+  /** Frames that arrived before the join finished; handled right after it, in order. */
+  early: string[] | null = [];
+  lastHeard = Date.now();
+  closing = false;
+  expiryTimer: Timer | null = null;
+  private rateTimes: number[] = [];
+  private rateNext = 0;
+
+  constructor(readonly options: ConnectionOptions) {
+    this.channel = `user:${options.email}`;
+  }
+
+  get email() {
+    return this.options.email;
+  }
+
+  subscribe(topic: string): void {
+    this.ws.subscribe(topic);
+  }
+
+  send(text: string): void {
+    if (!this.closing) this.ws.sendText(text);
+  }
+
+  checkBackpressure(): void {
+    if (this.closing || this.ws.getBufferedAmount() <= this.options.sendBufferBytes) return;
+    this.options.onSlow();
+    this.close(CLOSE.tooSlow, "too slow to keep up");
+    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.ws.close(code, reason);
+  }
+
+  /**
+   * Counts a `message` frame in the sliding 10 s window; returns 0 when it is within the
+   * limit, else the milliseconds until one more would be.
+   */
+  takeMessageSlot(now: number): number {
+    const limit = this.options.rateLimit;
+    if (this.rateTimes.length < limit) {
+      this.rateTimes.push(now);
+      return 0;
+    }
+    const oldest = this.rateTimes[this.rateNext];
+    if (now - oldest < RATE_WINDOW_MS) return oldest + RATE_WINDOW_MS - now;
+    this.rateTimes[this.rateNext] = now;
+    this.rateNext = (this.rateNext + 1) % limit;
+    return 0;
+  }
+}

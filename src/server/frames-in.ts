@@ -1,0 +1,101 @@
+/**
+ * Validation of every client frame, once, at entry (PROTOCOL.md section 2). What comes out
+ * is typed and in range; what doesn't gets the contract's error code.
+ */
+import type { FrameErrorCode } from "../protocol";
+
+export type ClientRequest =
+  | { type: "message"; ref?: string; content: string; clientMsgId: string | null }
+  | { type: "set_display_name"; ref?: string; displayName: string | null }
+  | { type: "history"; ref?: string; before: number | null; limit: number }
+  | { type: "ping"; ref?: string };
+
+export interface FrameError {
+  code: FrameErrorCode;
+  message: string;
+  ref?: string;
+}
+
+export interface FrameLimits {
+  maxMessageLength: number;
+}
+
+const WHITE_SPACE_ONLY = /^\p{White_Space}*$/u;
+const EDGE_WHITE_SPACE = /^\p{White_Space}+|\p{White_Space}+$/gu;
+const CONTROL = /[\p{Cc}\p{Cf}]/u;
+const DISPLAY_NAME_MAX = 50;
+const HISTORY_DEFAULT_LIMIT = 50;
+const HISTORY_MAX_LIMIT = 200;
+
+/** Length in Unicode code points. */
+export function codePoints(text: string): number {
+  let surrogates = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xdc00 && unit <= 0xdfff && i > 0) {
+      const previous = text.charCodeAt(i - 1);
+      if (previous >= 0xd800 && previous <= 0xdbff) surrogates++;
+    }
+  }
+  return text.length - surrogates;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isIdString(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0 && codePoints(value) <= 64;
+}
+
+export function parseClientFrame(text: string, limits: FrameLimits): ClientRequest | FrameError {
+  let frame: unknown;
+  try {
+    frame = JSON.parse(text);
+  } catch {
+    return { code: "bad_frame", message: "Frames must be JSON objects." };
+  }
+  if (!isObject(frame)) return { code: "bad_frame", message: "Frames must be JSON objects." };
+  if ("ref" in frame && frame.ref !== undefined && !isIdString(frame.ref))
+    return { code: "bad_frame", message: "`ref` must be a string of 1 to 64 characters." };
+  const ref = frame.ref as string | undefined;
+  const fail = (code: FrameErrorCode, message: string): FrameError => (ref === undefined ? { code, message } : { code, message, ref });
+  if (typeof frame.type !== "string") return fail("bad_frame", "Frames need a string `type`.");
+  const data = frame.data;
+  if (data !== undefined && !isObject(data)) return fail("invalid_data", "`data` must be an object.");
+  const d = (data ?? {}) as Record<string, unknown>;
+
+  switch (frame.type) {
+    case "message": {
+      if (typeof d.content !== "string") return fail("invalid_data", "A message needs `data.content`, a string.");
+      const id = d.client_msg_id;
+      if (id !== undefined && id !== null && !isIdString(id))
+        return fail("invalid_data", "`client_msg_id` must be a string of 1 to 64 characters.");
+      if (WHITE_SPACE_ONLY.test(d.content)) return fail("empty_message", "The message is empty.");
+      if (codePoints(d.content) > limits.maxMessageLength)
+        return fail("message_too_long", `Messages are at most ${limits.maxMessageLength} characters; this one was not sent.`);
+      return { type: "message", ref, content: d.content, clientMsgId: (id as string | undefined) ?? null };
+    }
+    case "set_display_name": {
+      const raw = d.display_name;
+      if (raw !== null && typeof raw !== "string") return fail("invalid_data", "`display_name` must be a string or null.");
+      const name = raw === null ? "" : raw.replace(EDGE_WHITE_SPACE, "");
+      if (name === "") return { type: "set_display_name", ref, displayName: null };
+      if (codePoints(name) > DISPLAY_NAME_MAX) return fail("invalid_data", `Display names are at most ${DISPLAY_NAME_MAX} characters.`);
+      if (CONTROL.test(name)) return fail("invalid_data", "Display names can't contain control characters.");
+      return { type: "set_display_name", ref, displayName: name };
+    }
+    case "history": {
+      const { before, limit } = d;
+      if (before !== undefined && before !== null && !(Number.isSafeInteger(before) && (before as number) >= 0))
+        return fail("invalid_data", "`before` must be a non-negative integer seq.");
+      if (limit !== undefined && limit !== null && !(Number.isInteger(limit) && (limit as number) >= 1 && (limit as number) <= HISTORY_MAX_LIMIT))
+        return fail("invalid_data", `\`limit\` must be an integer from 1 to ${HISTORY_MAX_LIMIT}.`);
+      return { type: "history", ref, before: (before as number | null | undefined) ?? null, limit: (limit as number | null | undefined) ?? HISTORY_DEFAULT_LIMIT };
+    }
+    case "ping":
+      return { type: "ping", ref };
+    default:
+      return fail("unknown_type", `Unknown frame type "${frame.type.slice(0, 40)}".`);
+  }
+}

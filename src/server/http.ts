@@ -1,0 +1,178 @@
+/**
+ * The HTTP side of the contract (PROTOCOL.md section 1) as Elysia routes. Bodies are read
+ * by hand (parse: "none") so the 16 KiB limit holds whatever a client declares, and every
+ * error, wrong methods and unknown /auth paths included, is a problem document.
+ */
+import { Elysia } from "elysia";
+import type { Store } from "../engine";
+import type { Config } from "./config";
+import type { MagicLinks } from "./magic-links";
+import type { Metrics } from "./metrics";
+import { json, problem } from "./problem";
+import { BodyTooLarge, originAllowed, readBody } from "./request";
+import type { Sessions } from "./sessions";
+import { VERIFY_PAGE_HEADERS, confirmPage, unusableLinkPage } from "./verify-page";
+import { describeError, log } from "./log";
+
+export interface HttpDeps {
+  config: Config;
+  store: Store;
+  sessions: Sessions;
+  links: MagicLinks;
+  metrics: Metrics;
+  isDraining: () => boolean;
+  /** The client address Bun saw for this request (set before routing). */
+  clientAddressOf: (request: Request) => string;
+}
+
+const noParse = { parse: "none" as const };
+
+function pathOf(request: Request): string {
+  return new URL(request.url).pathname;
+}
+
+function methodNotAllowed(allow: string) {
+  return ({ request }: { request: Request }) =>
+    problem("method_not_allowed", `Use ${allow} for this path.`, pathOf(request), { allow });
+}
+
+/** Parses a JSON body, or null when it is not JSON. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export function createHttpApp(deps: HttpDeps) {
+  const { config, sessions, links, store, metrics } = deps;
+
+  /** Shared guard of every POST: the Origin rule, then the bounded body. */
+  async function postBody(request: Request): Promise<string | Response> {
+    if (!originAllowed(config, request)) {
+      metrics.authFailure("bad_origin");
+      return problem("bad_origin", "This request came from another site; use Roomz from its own address.", pathOf(request));
+    }
+    try {
+      return await readBody(request);
+    } catch (error) {
+      if (error instanceof BodyTooLarge)
+        return problem("too_large", "The request body is over 16 KiB; send less.", pathOf(request));
+      throw error;
+    }
+  }
+
+  return new Elysia()
+    .onError(({ code, request, error }) => {
+      const path = pathOf(request);
+      if (code === "NOT_FOUND") return problem("not_found", `Nothing is at ${path}.`, path);
+      log.error(`request ${request.method} ${path} failed: ${describeError(error)}`);
+      return problem("unavailable", "The server could not handle this request; try again shortly.", path);
+    })
+    .post(
+      "/auth/request-magic-link",
+      async ({ request }) => {
+        const body = await postBody(request);
+        if (body instanceof Response) return body;
+        const path = pathOf(request);
+        const result = await links.request(parseJson(body), deps.clientAddressOf(request));
+        if (result.kind === "invalid") return problem("invalid_request", result.detail, path);
+        if (result.kind === "rate_limited")
+          return problem("rate_limited", `Too many sign-in links were asked for; try again in ${result.retryAfterSeconds} seconds.`, path, {
+            "retry-after": String(result.retryAfterSeconds),
+          });
+        return json({ status: "ok", message: "If this address may sign in, a link is on its way. Check your email." });
+      },
+      noParse,
+    )
+    .all("/auth/request-magic-link", methodNotAllowed("POST"))
+    .get("/auth/verify", async ({ request }) => {
+      const token = new URL(request.url).searchParams.get("token") ?? "";
+      const link = await links.peek(token);
+      if ("code" in link) return new Response(unusableLinkPage(link.code === "expired_token"), { status: 400, headers: VERIFY_PAGE_HEADERS });
+      return new Response(confirmPage(link.email, token), { status: 200, headers: VERIFY_PAGE_HEADERS });
+    })
+    .post(
+      "/auth/verify",
+      async ({ request }) => {
+        const body = await postBody(request);
+        if (body instanceof Response) return body;
+        const path = pathOf(request);
+        const type = request.headers.get("content-type") ?? "";
+        if (type.startsWith("application/x-www-form-urlencoded")) {
+          const result = await links.use(new URLSearchParams(body).get("token"));
+          if (!result.ok) return new Response(null, { status: 303, headers: { location: `/?error=${result.code}`, "cache-control": "no-store" } });
+          const { token } = await sessions.issue(result.email);
+          return new Response(null, { status: 303, headers: { location: "/", "set-cookie": sessions.cookie(token), "cache-control": "no-store" } });
+        }
+        const parsed = parseJson(body) as { token?: unknown } | undefined;
+        if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || typeof parsed.token !== "string")
+          return problem("invalid_request", 'Send a JSON object like {"token": "..."} or the sign-in form.', path);
+        const result = await links.use(parsed.token);
+        if (!result.ok) {
+          const detail = {
+            invalid_token: "This sign-in token is not valid: it was already used, or it was mistyped. Ask for a new link.",
+            expired_token: "This sign-in token has expired. Ask for a new link.",
+            not_allowed: "This address is not allowed to sign in to this server.",
+          }[result.code];
+          return problem(result.code, detail, path);
+        }
+        const { token, claims } = await sessions.issue(result.email);
+        return json(
+          { status: "ok", user: { id: claims.sub, email: claims.email }, session: token, expires_at: new Date(claims.exp * 1000).toISOString() },
+          200,
+          { "set-cookie": sessions.cookie(token) },
+        );
+      },
+      noParse,
+    )
+    .all("/auth/verify", methodNotAllowed("GET, POST"))
+    .get("/auth/me", async ({ request }) => {
+      const auth = await sessions.authenticate(request);
+      if (!auth.ok) return problem(auth.code, auth.detail, pathOf(request));
+      const { claims } = auth;
+      return json({
+        user: { id: claims.sub, email: claims.email },
+        session: { issued_at: new Date(claims.iat * 1000).toISOString(), expires_at: new Date(claims.exp * 1000).toISOString() },
+      });
+    })
+    .all("/auth/me", methodNotAllowed("GET"))
+    .post(
+      "/auth/logout",
+      async ({ request }) => {
+        const body = await postBody(request);
+        if (body instanceof Response) return body;
+        const auth = await sessions.authenticate(request);
+        if (auth.ok) {
+          await store.auth.revokeSession(auth.claims.jti, auth.claims.exp * 1000);
+          await store.engine.control({ kind: "session_revoked", jti: auth.claims.jti });
+        }
+        return json({ status: "ok" }, 200, { "set-cookie": sessions.cookie(null) });
+      },
+      noParse,
+    )
+    .all("/auth/logout", methodNotAllowed("POST"))
+    .post(
+      "/auth/logout-all",
+      async ({ request }) => {
+        const body = await postBody(request);
+        if (body instanceof Response) return body;
+        const auth = await sessions.authenticate(request);
+        if (!auth.ok) return problem(auth.code, auth.detail, pathOf(request));
+        await store.auth.bumpSessionVersion(auth.claims.email);
+        await store.engine.control({ kind: "user_sessions_ended", email: auth.claims.email });
+        return json({ status: "ok", ended_sessions: "all" }, 200, { "set-cookie": sessions.cookie(null) });
+      },
+      noParse,
+    )
+    .all("/auth/logout-all", methodNotAllowed("POST"))
+    .get("/healthz", ({ request }) => {
+      if (deps.isDraining()) return problem("unavailable", "The server is shutting down.", pathOf(request));
+      if (!store.engine.healthy()) return problem("unavailable", "The message store is unreachable.", pathOf(request));
+      return json({ status: "ok" });
+    })
+    .all("/healthz", methodNotAllowed("GET"))
+    .get("/metrics", () => new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }))
+    .all("/metrics", methodNotAllowed("GET"));
+}

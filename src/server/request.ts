@@ -1,0 +1,54 @@
+/** Reading what a stranger sends: bounded bodies, the Origin rule, the client address. */
+import type { Config } from "./config";
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+export class BodyTooLarge extends Error {}
+
+/** Reads the body as text, refusing (BodyTooLarge) past 16 KiB whatever Content-Length says. */
+export async function readBody(request: Request): Promise<string> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > MAX_BODY_BYTES) throw new BodyTooLarge();
+  if (!request.body) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > MAX_BODY_BYTES) throw new BodyTooLarge();
+    chunks.push(chunk);
+  }
+  return new TextDecoder("utf-8", { fatal: false }).decode(Buffer.concat(chunks));
+}
+
+function normalisedOrigin(value: string): string | null {
+  try {
+    const url = new URL(value);
+    if (url.protocol !== "http:" && url.protocol !== "https:") return null;
+    return `${url.protocol}//${url.host}`; // URL drops default ports, so :80 and :443 compare equal
+  } catch {
+    return null;
+  }
+}
+
+/** The server's own origin: PUBLIC_URL's, else http:// plus the request's Host. */
+function ownOrigin(config: Config, request: Request): string | null {
+  if (config.publicUrl) return normalisedOrigin(config.publicUrl);
+  const host = request.headers.get("host");
+  return host ? normalisedOrigin(`http://${host}`) : null;
+}
+
+/** True when the request has no Origin header or it is the server's own. */
+export function originAllowed(config: Config, request: Request): boolean {
+  const origin = request.headers.get("origin");
+  if (origin === null) return true;
+  const given = normalisedOrigin(origin);
+  return given !== null && given === ownOrigin(config, request);
+}
+
+/** The client address: the socket's peer, or with TRUST_PROXY the rightmost X-Forwarded-For entry. */
+export function clientAddress(config: Config, request: Request, peer: string): string {
+  if (!config.trustProxy) return peer;
+  const forwarded = request.headers.get("x-forwarded-for");
+  const rightmost = forwarded?.split(",").pop()?.trim();
+  return rightmost || peer;
+}

@@ -3,8 +3,7 @@
  * resuming with `since` across reconnects. With --json, each line is one message's data.
  * Messages go to standard output; connection news goes to standard error.
  */
-import { formatMessage } from "./describe";
-import { describeState } from "./describe";
+import { describeState, formatMessage } from "./describe";
 import { cachedClient, EXIT, parseOrExit, stopOutcome } from "./one-shot";
 
 const USAGE = "Usage: roomz listen [--server URL] [--json]";

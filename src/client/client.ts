@@ -7,7 +7,7 @@
  * Runs in browsers, Bun and Node 22+: only globalThis.WebSocket and globalThis.fetch
  * (both injectable), no DOM- or runtime-specific APIs.
  */
-import type { AuthenticatedData, ConnectionInfo, HistoryAck, MessageAck, ReplayData, ServerFrame } from "../protocol/frames";
+import type { AuthenticatedData, ChatMessage, ConnectionInfo, HistoryAck, MessageAck, ReplayData, ServerFrame } from "../protocol/frames";
 import { Backoff } from "./backoff";
 import { Emitter } from "./emitter";
 import { clientError, RoomzError } from "./errors";
@@ -17,7 +17,7 @@ import { Link, LinkClosed } from "./link";
 import { Outbox } from "./outbox";
 import * as presence from "./presence";
 import { Sequencer } from "./sequencer";
-import { fillGap } from "./sync";
+import { headSeq, withGapFilled } from "./sync";
 import type { ConnectionState, MeResult, RoomzClientOptions, RoomzEvents, VerifyResult } from "./types";
 import { normalizeServer, wsUrl } from "./urls";
 
@@ -217,15 +217,8 @@ export class RoomzClient {
     this.emitter.emit("authenticated", data);
     if (resume) return; // the replay (`history` frame) follows
     this._epoch = data.epoch;
-    // A fresh client starts at the channel's head: later messages arrive as events, earlier ones via history().
-    link.request<HistoryAck>("history", { limit: 1 }).then(
-      (ack) => {
-        const head = ack.messages?.at(-1)?.seq ?? 0;
-        this.sequencer.lastSeq = Math.max(this.sequencer.lastSeq, head);
-        this.synced(link);
-      },
-      (error) => this.syncFailed(link, error),
-    );
+    const head = headSeq((d) => link.request<HistoryAck>("history", d));
+    this.finishSync(link, head.then((seq) => ((this.sequencer.lastSeq = Math.max(this.sequencer.lastSeq, seq)), [])));
   }
 
   private onReplay(link: Link, data: ReplayData, resume: Resume | undefined): void {
@@ -235,30 +228,25 @@ export class RoomzClient {
       this._epoch = epoch;
       this.sequencer.lastSeq = 0;
       this.emitter.emit("reset", { epoch });
-      this.sequencer.release(data.messages);
-      return this.synced(link);
+      return this.finishSync(link, Promise.resolve(data.messages ?? []));
     }
-    if (data.complete || data.messages.length === 0) {
-      this.sequencer.release(data.messages);
-      return this.synced(link);
-    }
-    fillGap((d) => link.request<HistoryAck>("history", d), resume.since, data.messages[0].seq).then(
-      (gap) => {
-        if (link !== this.link) return;
-        this.sequencer.release([...gap, ...data.messages]);
-        this.synced(link);
+    this.finishSync(link, withGapFilled((d) => link.request<HistoryAck>("history", d), resume.since, data));
+  }
+
+  /** Delivers what the sync fetched (with everything held meanwhile), then goes live. */
+  private finishSync(link: Link, fetched: Promise<ChatMessage[]>): void {
+    fetched.then(
+      (messages) => {
+        if (link !== this.link || !this.auth) return;
+        this.sequencer.release(messages);
+        this.syncedAt = Date.now();
+        link.startPing(this.options.pingIntervalMs ?? 25_000, this.options.pingTimeoutMs ?? 10_000);
+        this.setState({ status: "connected" });
+        for (const waiter of this.waiters.splice(0)) waiter.resolve(this.auth);
+        this.outbox.attach(link);
       },
       (error) => this.syncFailed(link, error),
     );
-  }
-
-  private synced(link: Link): void {
-    if (link !== this.link || !this.auth) return;
-    this.syncedAt = Date.now();
-    link.startPing(this.options.pingIntervalMs ?? 25_000, this.options.pingTimeoutMs ?? 10_000);
-    this.setState({ status: "connected" });
-    for (const waiter of this.waiters.splice(0)) waiter.resolve(this.auth);
-    this.outbox.attach(link);
   }
 
   /** The channel could not be read (e.g. `unavailable`): drop this connection and try again later. */

@@ -1,0 +1,97 @@
+/** Sessions: 4001 and refused sessions stop the client; the cache lets a new process connect. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { createClient, RoomzClient, type ConnectionState, type SessionInfo } from "../../src/client";
+import { SessionCache } from "../../src/client/session-cache";
+import { ROOT, requestToken, signIn, tempDir, type TestServer } from "../helpers/server";
+import { FAST, freshUser, signedInClient, startTestServer, until } from "./support";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server?.stop());
+
+describe("sessions", () => {
+  test("logout-all elsewhere closes with 4001: stopped, session dropped, no reconnect", async () => {
+    const email = freshUser();
+    const dropped: Array<SessionInfo | null> = [];
+    const { client } = await signedInClient(server, email, { onSession: (s) => dropped.push(s) });
+    const states: ConnectionState[] = [];
+    client.on("connection_state", (s) => states.push(s));
+    await client.connect();
+    const queued = client.send("x");
+    const other = new RoomzClient({ server: server.url, session: await signIn(server, email) });
+    await other.logoutAll();
+    await until(() => client.state.status === "stopped", "the client to stop");
+    expect(client.state.reason).toBe("session ended");
+    expect(dropped).toEqual([null]);
+    await queued.catch(() => {}); // acked before the close or rejected: never left hanging
+    const count = states.length;
+    await Bun.sleep(800); // many backoff periods
+    expect(states.length).toBe(count);
+    expect((await client.send("after").catch((e) => e)).code).toBe("session_ended");
+  });
+
+  test("a refused session at connect stops with `signed out` and rejects connect()", async () => {
+    const dropped: Array<SessionInfo | null> = [];
+    const client = new RoomzClient({ server: server.url, session: "not.a.jwt", onSession: (s) => dropped.push(s), ...FAST });
+    const error = await client.connect().catch((e) => e);
+    expect(error.code).toBe("unauthenticated");
+    expect(client.state).toEqual({ status: "stopped", reason: "signed out" });
+    expect(dropped).toEqual([null]);
+  });
+
+  test("logout ends this session on the server and stops the client", async () => {
+    const { client, session } = await signedInClient(server, freshUser());
+    await client.connect();
+    await client.logout();
+    expect(client.state.status).toBe("stopped");
+    const res = await fetch(`${server.url}/auth/me`, { headers: { authorization: `Bearer ${session}` } });
+    expect(res.status).toBe(401);
+  });
+
+  test("the session cache lets a new process connect without a link", async () => {
+    const home = tempDir("roomz-home-");
+    const file = join(home, ".roomz", "session.json");
+    const email = freshUser();
+    const first = await createClient({ server: `${server.url}/`, sessionCacheFile: file });
+    await first.verifyToken(await requestToken(server, email));
+    first.close();
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(home, ".roomz")).mode & 0o777).toBe(0o700);
+    expect(new SessionCache(file).get(server.url)?.email).toBe(email);
+
+    const script = `
+      import { createClient } from ${JSON.stringify(join(ROOT, "src/client/index.ts"))};
+      const client = await createClient({ server: process.argv[2] });
+      const auth = await client.connect();
+      const ack = await client.send("from a new process");
+      console.log(JSON.stringify({ email: auth.user.email, seq: ack.seq }));
+      client.close();`;
+    const scriptFile = join(home, "child.ts");
+    await Bun.write(scriptFile, script);
+    const child = Bun.spawn([process.execPath, scriptFile, server.url], { env: { ...process.env, HOME: home }, stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = [await new Response(child.stdout).text(), await new Response(child.stderr).text(), await child.exited];
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual({ email, seq: 1 });
+  });
+
+  test("the cache is keyed by server without trailing slash, 0600, and forgets on null", () => {
+    const file = join(tempDir("roomz-home-"), "nested", "session.json");
+    const cache = new SessionCache(file);
+    const info = { session: "s", email: "e@example.com", expires_at: new Date(Date.now() + 60_000).toISOString() };
+    cache.set("http://a.example:8000/", info);
+    cache.set("http://b.example", { ...info, email: "b@example.com" });
+    expect(JSON.parse(require("node:fs").readFileSync(file, "utf8"))["http://a.example:8000"]).toEqual(info);
+    expect(cache.get("http://a.example:8000")).toEqual(info);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    cache.set("http://a.example:8000", null);
+    expect(cache.get("http://a.example:8000/")).toBeNull();
+    expect(cache.get("http://b.example")?.email).toBe("b@example.com");
+    cache.set("http://c.example", { ...info, expires_at: new Date(Date.now() - 1000).toISOString() });
+    expect(cache.get("http://c.example")).toBeNull();
+  });
+});

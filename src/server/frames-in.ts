@@ -62,7 +62,7 @@ export function parseClientFrame(text: string, limits: FrameLimits): ClientReque
   const fail = (code: FrameErrorCode, message: string): FrameError => (ref === undefined ? { code, message } : { code, message, ref });
   if (typeof frame.type !== "string") return fail("bad_frame", "Frames need a string `type`.");
   const data = frame.data;
-  if (data !== undefined && !isObject(data)) return fail("invalid_data", "`data` must be an object.");
+  if (data !== undefined && data !== null && !isObject(data)) return fail("invalid_data", "`data` must be an object.");
   const d = (data ?? {}) as Record<string, unknown>;
 
   switch (frame.type) {

@@ -211,16 +211,16 @@ export class SocketProtocol {
     this.store.engine
       .leave(connection)
       .then((remaining) => {
-        if (wasJoined) this.announceLeft(connection.channel, connection.connectionId, remaining);
+        if (wasJoined) this.announceLeft(connection.channel, connection.connectionId, remaining, connection.displayName);
       })
       .catch((error) => log.warn(`leave failed: ${describeError(error)}`));
   }
 
-  private announceLeft(channel: string, connectionId: string, remaining: number) {
+  private announceLeft(channel: string, connectionId: string, remaining: number, displayName: string | null = null) {
     const email = channel.slice("user:".length);
     const frame = JSON.stringify({
       type: "user_left",
-      data: { user: { id: channel, email, display_name: null }, connection_id: connectionId, timestamp: isoTime(Date.now()), remaining_connections: remaining },
+      data: { user: { id: channel, email, display_name: displayName }, connection_id: connectionId, timestamp: isoTime(Date.now()), remaining_connections: remaining },
     });
     this.store.engine.broadcastEvent(channel, frame, connectionId);
   }

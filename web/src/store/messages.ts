@@ -8,6 +8,7 @@ import { errorInfo, type ChatClient } from "./client-port";
 import type { AppState } from "./state";
 import { connectionLabel } from "../lib/format";
 import { MAX_MESSAGE_LENGTH } from "../lib/text";
+import { LATEST } from "./presence";
 
 export const PAGE_SIZE = 50;
 
@@ -80,12 +81,20 @@ export function createMessageActions(state: AppState, setState: SetStoreFunction
     try {
       const page = await client.history(before === undefined ? { limit: PAGE_SIZE } : { before, limit: PAGE_SIZE });
       add(page.messages);
+      if (before === undefined) anchorEarlyNotices();
       setState("chat", "history", { hasMore: page.has_more, loaded: true });
     } catch (error) {
       setState("chat", "history", "error", `Couldn't load older messages: ${errorInfo(error).message}`);
     } finally {
       setState("chat", "history", "loading", false);
     }
+  }
+
+  /** Notices from before the first page now follow the newest message of that page. */
+  function anchorEarlyNotices() {
+    const held = state.chat.messages;
+    const last = held.length ? held[held.length - 1].seq : 0;
+    setState("chat", "notices", (n) => n.afterSeq === LATEST, "afterSeq", last);
   }
 
   /** The newest page, once per connection start (live traffic then keeps it current). */

@@ -26,12 +26,16 @@ function saveName(name: string | null) {
   } catch {}
 }
 
+/** `afterSeq` of a notice that happened before the newest messages were known. */
+export const LATEST = Number.MAX_SAFE_INTEGER;
+
 export function createPresenceActions(state: AppState, setState: SetStoreFunction<AppState>, client: ChatClient) {
   let noticeId = 0;
 
   function notice(text: string, timestamp: string) {
     const held = state.chat.messages;
-    const afterSeq = held.length ? held[held.length - 1].seq : 0;
+    // Before the first page arrives, "now" is after whatever that page will hold.
+    const afterSeq = !state.chat.history.loaded ? LATEST : held.length ? held[held.length - 1].seq : 0;
     setState("chat", "notices", (list) => [...list, { id: ++noticeId, text, timestamp, afterSeq }]);
     setState("chat", "announcement", text);
   }

@@ -51,6 +51,10 @@ export function createSessionActions(state: AppState, setState: SetStoreFunction
   async function requestLink(email: string) {
     const address = email.trim();
     setState("signIn", { email: address, error: null });
+    if (!address) {
+      setState("signIn", "error", "Enter your email address.");
+      return;
+    }
     if (state.signIn.retryAt && state.signIn.retryAt > Date.now()) {
       setState("signIn", "error", rateLimitText((state.signIn.retryAt - Date.now()) / 1000));
       return;

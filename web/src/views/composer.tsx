@@ -4,7 +4,6 @@ import { MAX_MESSAGE_LENGTH, codePointLength, hasContent } from "../lib/text";
 
 /** The counter appears once this few code points are left. */
 const COUNTER_FROM = 500;
-const MAX_ROWS = 6;
 
 export function Composer(props: { onSend(content: string): void }) {
   let box!: HTMLTextAreaElement;
@@ -12,7 +11,6 @@ export function Composer(props: { onSend(content: string): void }) {
   const length = () => codePointLength(text());
   const over = () => length() > MAX_MESSAGE_LENGTH;
   const canSend = () => hasContent(text()) && !over();
-  const rows = () => Math.min(MAX_ROWS, text().split("\n").length);
 
   function send() {
     if (!canSend()) return;
@@ -42,7 +40,7 @@ export function Composer(props: { onSend(content: string): void }) {
       <textarea
         id="composer-input"
         ref={box}
-        rows={rows()}
+        rows={1}
         placeholder="Write a message"
         value={text()}
         onInput={(e) => setText(e.currentTarget.value)}

@@ -46,7 +46,7 @@ export function SignIn(props: SignInProps) {
                   {props.state.error}
                 </p>
               </Show>
-              <button type="submit" class="primary" disabled={props.state.status === "sending" || !email().trim()}>
+              <button type="submit" class="primary" disabled={props.state.status === "sending"}>
                 {props.state.status === "sending" ? "Sending…" : "Send sign-in link"}
               </button>
             </form>

@@ -3,7 +3,7 @@
  * previous page and keeps the reader's place; new messages keep the view pinned to the
  * bottom only when the reader was already there.
  */
-import { For, Show, createEffect, createMemo, on, onMount } from "solid-js";
+import { For, Show, createEffect, createMemo, on, onCleanup, onMount } from "solid-js";
 import type { ChatMessage } from "../../../src/protocol";
 import type { Notice, Outgoing } from "../store";
 import { MessageItem, NoticeItem, OutgoingItem } from "./message-item";
@@ -21,18 +21,25 @@ export interface TimelineProps {
 }
 
 const NEAR_TOP = 120;
+const TOP = -1;
+const END = -2;
 const NEAR_BOTTOM = 80;
 
 export function Timeline(props: TimelineProps) {
   let scroller!: HTMLDivElement;
+  let content!: HTMLOListElement;
   let pinned = true;
 
-  /** Notices grouped by the message they follow; those before every held message under -1. */
+  /**
+   * Notices grouped by the message they follow; those whose message is not held go
+   * before every message (TOP) or after them (END).
+   */
   const noticesAfter = createMemo(() => {
     const held = new Set(props.messages.map((m) => m.seq));
+    const last = props.messages.length ? props.messages[props.messages.length - 1].seq : 0;
     const groups = new Map<number, Notice[]>();
     for (const n of props.notices) {
-      const key = held.has(n.afterSeq) ? n.afterSeq : -1;
+      const key = held.has(n.afterSeq) ? n.afterSeq : n.afterSeq >= last ? END : TOP;
       groups.set(key, [...(groups.get(key) ?? []), n]);
     }
     return groups;
@@ -52,24 +59,36 @@ export function Timeline(props: TimelineProps) {
     if (props.history.hasMore && !props.history.loading && scroller.scrollHeight <= scroller.clientHeight) void loadOlder();
   }
 
+  /** Sizes seen last, to tell a reader's scroll from one caused by a layout change. */
+  let seen = { height: 0, client: 0 };
+  const resized = () => {
+    const changed = scroller.scrollHeight !== seen.height || scroller.clientHeight !== seen.client;
+    seen = { height: scroller.scrollHeight, client: scroller.clientHeight };
+    return changed;
+  };
+
   function onScroll() {
+    if (resized() && pinned) return toBottom();
     pinned = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM;
     if (scroller.scrollTop < NEAR_TOP && props.history.hasMore && !props.history.loading) void loadOlder();
   }
 
-  createEffect(
-    on(
-      () => [props.messages.length && props.messages[props.messages.length - 1].seq, props.outgoing.length, props.notices.length],
-      () => {
-        if (pinned) toBottom();
-      },
-    ),
-  );
   createEffect(on(() => props.history.loaded, (loaded) => loaded && (toBottom(), fillIfShort())));
-  onMount(toBottom);
+  onMount(() => {
+    toBottom();
+    // New messages, a failed send growing its row, the composer growing: whatever changes
+    // the sizes, a reader at the bottom stays at the bottom.
+    const observer = new ResizeObserver(() => {
+      resized();
+      if (pinned) toBottom();
+    });
+    observer.observe(scroller);
+    observer.observe(content);
+    onCleanup(() => observer.disconnect());
+  });
 
   return (
-    <div class="timeline" ref={scroller} onScroll={onScroll} tabindex="0" aria-label="Messages" role="region">
+    <div class="timeline" ref={scroller} onScroll={onScroll} tabindex="0" aria-label="Conversation" role="region">
       <div class="history-edge">
         <Show when={props.history.error}>
           <p class="error">{props.history.error}</p>
@@ -83,8 +102,8 @@ export function Timeline(props: TimelineProps) {
           </button>
         </Show>
       </div>
-      <ol class="messages" data-testid="messages">
-        <For each={noticesAfter().get(-1)}>{(n) => <NoticeItem notice={n} />}</For>
+      <ol class="messages" data-testid="messages" ref={content}>
+        <For each={noticesAfter().get(TOP)}>{(n) => <NoticeItem notice={n} />}</For>
         <For each={props.messages}>
           {(m) => (
             <>
@@ -93,6 +112,7 @@ export function Timeline(props: TimelineProps) {
             </>
           )}
         </For>
+        <For each={noticesAfter().get(END)}>{(n) => <NoticeItem notice={n} />}</For>
         <For each={props.outgoing}>
           {(o) => <OutgoingItem item={o} name={props.ownName} onRetry={props.onRetry} onDiscard={props.onDiscard} />}
         </For>

@@ -1,0 +1,99 @@
+/**
+ * Browser-test helpers: a headless Chromium (Debian's, driven by playwright-core), a
+ * server whose PUBLIC_URL is the address the browser uses (so the magic link, the cookie
+ * and the Origin check all agree), and the sign-in flow done the way a person does it.
+ */
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from "playwright-core";
+import { RoomzClient } from "../../src/client/client";
+import { ROOT, freePort, signIn, startServer, type TestServer } from "../helpers/server";
+
+export const ARTIFACTS = join(ROOT, "test/artifacts");
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 375, height: 740 };
+
+/** The suite runs `bun run build:web` first; when run alone, build what is missing. */
+export function ensureWebBuilt() {
+  const index = join(ROOT, "web/dist/index.html");
+  const generated = join(ROOT, "src/server/web-assets.generated.ts");
+  const run = (cmd: string[]) => {
+    const r = Bun.spawnSync(cmd, { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
+  };
+  if (!existsSync(index)) run([process.execPath, "run", "build:web"]);
+  if (!existsSync(generated) || statSync(generated).mtimeMs < statSync(index).mtimeMs) run([process.execPath, join(ROOT, "web/embed.ts")]);
+}
+
+export async function startWebServer(env: Record<string, string> = {}): Promise<TestServer> {
+  ensureWebBuilt();
+  const port = await freePort();
+  return startServer({ port, env: { PUBLIC_URL: `http://127.0.0.1:${port}`, ...env } });
+}
+
+export function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  });
+}
+
+/** A context whose pages report every console error and page error into `errors`. */
+export async function newContext(browser: Browser, options: BrowserContextOptions = {}) {
+  const context = await browser.newContext({ viewport: DESKTOP, ...options });
+  const errors: string[] = [];
+  context.on("page", (page) => watch(page, errors));
+  return { context, errors };
+}
+
+function watch(page: Page, errors: string[]) {
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("dialog", (d) => {
+    errors.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+}
+
+/** The newest magic-link URL printed for `email` after output index `from`. */
+export async function magicLink(server: TestServer, email: string, from: number): Promise<string> {
+  const escaped = email.replace(/[.+]/g, "\\$&");
+  const match = await server.waitForOutput(new RegExp(`magic-link ${escaped} (\\S+)`), 10000, from);
+  return match[1];
+}
+
+/** Signs `email` in through the UI: form, console link, confirm page; ends in the chat. */
+export async function signInThroughUi(server: TestServer, context: BrowserContext, email: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(server.url);
+  await page.getByLabel("Email address").fill(email);
+  const from = server.output.length;
+  await page.getByRole("button", { name: "Send sign-in link" }).click();
+  await page.getByRole("heading", { name: "Check your email" }).waitFor();
+  await page.goto(await magicLink(server, email, from));
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`${server.url}/`);
+  await waitConnected(page);
+  return page;
+}
+
+export async function waitConnected(page: Page, timeout = 15000) {
+  await page.locator('[data-testid="connection"][data-status="connected"]').waitFor({ timeout });
+}
+
+/** A library client (the same core the UI uses) signed in through the real flow. */
+export async function libraryClient(server: TestServer, email: string): Promise<RoomzClient> {
+  const client = new RoomzClient({ server: server.url, session: await signIn(server, email) });
+  await client.connect();
+  return client;
+}
+
+export async function screenshot(page: Page, name: string) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+}
+
+/** The text of every confirmed message shown on `page`, in order. */
+export function shownMessages(page: Page): Promise<string[]> {
+  return page.locator('[data-testid="messages"] li.msg[data-seq] .body').allTextContents();
+}

@@ -1,0 +1,166 @@
+/**
+ * Two browser tabs of one user (separate contexts, so separate sessions) and a library
+ * client share one channel: messages, joins, leaves and names reach everyone; content is
+ * only ever text; a reload keeps the history.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { RoomzClient } from "../../src/client/client";
+import type { ChatMessage } from "../../src/protocol";
+import type { TestServer } from "../helpers/server";
+import { PHONE, launch, libraryClient, newContext, screenshot, shownMessages, signInThroughUi, startWebServer, waitConnected } from "./browser";
+
+let server: TestServer;
+let browser: Browser;
+let ctxA: BrowserContext;
+let ctxB: BrowserContext;
+let pageA: Page;
+let pageB: Page;
+let errors: string[] = [];
+let errorsB: string[] = [];
+
+beforeAll(async () => {
+  server = await startWebServer();
+  browser = await launch();
+  const a = await newContext(browser);
+  const b = await newContext(browser, { viewport: PHONE, colorScheme: "dark" });
+  ctxA = a.context;
+  ctxB = b.context;
+  pageA = await signInThroughUi(server, ctxA, "alice@example.com");
+  pageB = await signInThroughUi(server, ctxB, "alice@example.com");
+  errors = a.errors;
+  errorsB = b.errors;
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const messagesOf = (page: Page) => page.getByTestId("messages");
+const waitText = (page: Page, text: string) => messagesOf(page).getByText(text, { exact: true }).first().waitFor();
+const devices = (page: Page) => page.getByTestId("devices").locator("li");
+
+async function send(page: Page, text: string) {
+  const box = page.getByRole("textbox", { name: "Message" });
+  await box.fill(text);
+  await box.press("Enter");
+}
+
+test("both tabs list each other as devices, and names travel", async () => {
+  await devices(pageA).nth(1).waitFor();
+  expect(await devices(pageA).count()).toBe(2);
+  await pageA.getByLabel("Name for this device").fill("Laptop");
+  await pageA.getByRole("button", { name: "Save" }).click();
+  await pageB.locator("details.side > summary").click();
+  await pageB.getByTestId("devices").getByText("Laptop").waitFor();
+  await pageA.getByTestId("devices").getByText("this device").waitFor();
+});
+
+test("messages reach the other tab and the library client, labelled by connection", async () => {
+  const lib = await libraryClient(server, "alice@example.com");
+  const seen: ChatMessage[] = [];
+  lib.on("message", (m) => seen.push(m));
+  await pageA.getByText(/ connected$/).first().waitFor();
+
+  await send(pageA, "hello from the laptop");
+  await waitText(pageB, "hello from the laptop");
+  const fromA = messagesOf(pageB).locator("li.msg", { hasText: "hello from the laptop" });
+  expect(await fromA.locator(".who").textContent()).toBe("Laptop");
+  expect(await fromA.locator("time").getAttribute("datetime")).toMatch(/^\d{4}-\d\d-\d\dT/);
+
+  await send(pageB, "reply from the phone");
+  await waitText(pageA, "reply from the phone");
+  const own = messagesOf(pageB).locator("li.msg", { hasText: "reply from the phone" });
+  expect(await own.locator(".who").textContent()).toBe("this device");
+  expect(await messagesOf(pageA).locator("li.msg", { hasText: "reply from the phone" }).locator(".who").textContent()).toMatch(/^device /);
+
+  await lib.setDisplayName("Bot");
+  await pageA.getByTestId("devices").getByText("Bot").waitFor();
+  await lib.send("beep from the bot");
+  await waitText(pageA, "beep from the bot");
+  await waitText(pageB, "beep from the bot");
+  expect(await messagesOf(pageA).locator("li.msg", { hasText: "beep from the bot" }).locator(".who").textContent()).toBe("Bot");
+  expect(seen.map((m) => m.content)).toEqual(["hello from the laptop", "reply from the phone", "beep from the bot"]);
+
+  lib.close();
+  await pageA.getByText("Bot disconnected").waitFor();
+  await pageB.getByText("Bot disconnected").waitFor();
+  await devices(pageA).nth(2).waitFor({ state: "detached" });
+  await screenshot(pageA, "chat-desktop");
+  await screenshot(pageB, "chat-375-dark");
+});
+
+test("an HTML and script payload is shown as literal text and runs nothing", async () => {
+  const payload = `<img src=x onerror=alert(1)><script>window.__x=1</script>`;
+  await send(pageA, payload);
+  await waitText(pageA, payload);
+  await waitText(pageB, payload);
+  for (const page of [pageA, pageB]) {
+    expect(await messagesOf(page).locator("img, script").count()).toBe(0);
+    expect(await page.evaluate(() => (window as { __x?: number }).__x)).toBeUndefined();
+  }
+  await send(pageA, "see https://example.com/a?b=1, and javascript:alert(1)");
+  const item = messagesOf(pageB).locator("li.msg", { hasText: "see https://example.com" });
+  await item.waitFor();
+  const link = item.locator("a");
+  expect(await link.count()).toBe(1);
+  expect(await link.getAttribute("href")).toBe("https://example.com/a?b=1");
+  expect(await link.getAttribute("rel")).toBe("noopener noreferrer");
+  expect(await link.getAttribute("target")).toBe("_blank");
+  expect([...errors, ...errorsB]).toEqual([]);
+});
+
+test("Shift+Enter makes a new line, and the counter counts code points", async () => {
+  const box = pageA.getByRole("textbox", { name: "Message" });
+  await box.fill("line one");
+  await box.press("Shift+Enter");
+  await box.type("line two");
+  expect(await box.inputValue()).toBe("line one\nline two");
+  await box.press("Enter");
+  await waitText(pageB, "line one\nline two");
+
+  await box.fill("😀".repeat(3990));
+  expect(await pageA.getByTestId("counter").textContent()).toBe("10 left");
+  await box.fill("😀".repeat(4001));
+  expect(await pageA.getByTestId("counter").textContent()).toBe("1 over the limit");
+  expect(await pageA.getByRole("button", { name: "Send" }).isDisabled()).toBe(true);
+  await box.fill("");
+});
+
+test("a reload keeps the history, in order, each message once", async () => {
+  const before = await shownMessages(pageA);
+  await pageA.reload();
+  await waitConnected(pageA);
+  await waitText(pageA, "hello from the laptop");
+  expect(await shownMessages(pageA)).toEqual(before);
+  // The name is this tab's, so it comes back after the reload.
+  await pageA.getByTestId("devices").getByText("Laptop").waitFor();
+  await pageB.getByTestId("devices").getByText("Laptop").waitFor();
+});
+
+test("older messages load when scrolling up", async () => {
+  const lib = await libraryClient(server, "carol@example.com");
+  for (let i = 1; i <= 120; i++) await lib.send(`old ${i}`);
+  lib.close();
+  const { context } = await newContext(browser);
+  const page = await signInThroughUi(server, context, "carol@example.com");
+  await waitText(page, "old 120");
+  expect((await shownMessages(page)).length).toBeLessThan(120);
+  for (let i = 0; i < 10 && !(await page.getByText("Beginning of your channel.").isVisible()); i++) {
+    await page.locator(".timeline").evaluate((el) => (el.scrollTop = 0));
+    await page.waitForTimeout(200);
+  }
+  const all = await shownMessages(page);
+  expect(all).toEqual(Array.from({ length: 120 }, (_, i) => `old ${i + 1}`));
+  await context.close();
+});
+
+test("log out everywhere ends the other tab's session too", async () => {
+  await pageB.getByRole("button", { name: "Log out everywhere" }).click();
+  await pageB.getByLabel("Email address").waitFor();
+  await pageA.getByLabel("Email address").waitFor();
+  expect(await pageA.getByTestId("signin-notice").textContent()).toMatch(/session ended/i);
+  await pageA.reload();
+  await pageA.getByLabel("Email address").waitFor();
+});

@@ -1,0 +1,138 @@
+/** `roomz send` and `roomz listen --json` as real processes, in pipelines, with exit codes. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import type { ChatMessage } from "../../src/client";
+import { SessionCache } from "../../src/client/session-cache";
+import { ROOT, signIn, tempDir, type TestServer } from "../helpers/server";
+import { freshUser, startTestServer, until } from "../client/support";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server?.stop());
+
+const MAIN = join(ROOT, "src/main.ts");
+const DAY = 86_400_000;
+
+/** A HOME whose session cache holds a real session of a fresh user for `url`. */
+async function signedInHome(url = server.url): Promise<{ home: string; email: string; session: string }> {
+  const home = tempDir("roomz-home-");
+  const email = freshUser();
+  const session = await signIn(server, email);
+  new SessionCache(join(home, ".roomz", "session.json")).set(url, { session, email, expires_at: new Date(Date.now() + DAY).toISOString() });
+  return { home, email, session };
+}
+
+async function roomz(home: string, args: string[], stdin?: string): Promise<{ code: number; out: string; err: string }> {
+  const child = Bun.spawn([process.execPath, MAIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, HOME: home, ROOMZ_SERVER: undefined },
+    stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  return { code, out, err };
+}
+
+/** Starts `roomz listen --json` and collects its messages. */
+function listen(home: string) {
+  const child = Bun.spawn([process.execPath, MAIN, "listen", "--server", server.url, "--json"], {
+    cwd: ROOT,
+    env: { ...process.env, HOME: home },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const messages: ChatMessage[] = [];
+  let err = "";
+  void (async () => {
+    let buffer = "";
+    for await (const chunk of child.stdout) {
+      buffer += new TextDecoder().decode(chunk);
+      const lines = buffer.split("\n");
+      buffer = lines.pop()!;
+      for (const line of lines) messages.push(JSON.parse(line));
+    }
+  })();
+  void (async () => {
+    for await (const chunk of child.stderr) err += new TextDecoder().decode(chunk);
+  })();
+  return { child, messages, stderr: () => err };
+}
+
+describe("roomz send and roomz listen", () => {
+  test("send (arguments and stdin) reaches listen --json, which resumes across a restart", async () => {
+    const { home } = await signedInHome();
+    const listener = listen(home);
+    try {
+      await until(() => listener.stderr().includes(`Connected to ${server.url}.`), "listen to connect");
+      expect(await roomz(home, ["send", "--server", server.url, "hello", "from", "args"])).toMatchObject({ code: 0, err: "" });
+      expect((await roomz(home, ["send", `--server=${server.url}/`], "line one\nline two\n")).code).toBe(0);
+      await until(() => listener.messages.length === 2, "two messages");
+      expect(listener.messages.map((m) => m.content)).toEqual(["hello from args", "line one\nline two"]);
+      expect(Object.keys(listener.messages[0]).sort()).toEqual(["client_msg_id", "connection_id", "content", "id", "seq", "timestamp", "user"]);
+
+      await server.restart();
+      expect((await roomz(home, ["send", "--server", server.url, "after the restart"])).code).toBe(0);
+      await until(() => listener.messages.length === 3, "the message after the restart", 20000);
+      expect(listener.messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+      expect(listener.stderr()).toMatch(/Connection lost \(the server is restarting\)|Server unreachable/);
+    } finally {
+      listener.child.kill("SIGINT");
+    }
+    expect(await listener.child.exited).toBe(0);
+  });
+
+  test("in a shell pipeline: printf | roomz send, and roomz listen --json | head", async () => {
+    const { home } = await signedInHome();
+    const sh = (script: string) =>
+      Bun.spawn(["sh", "-c", script], { cwd: ROOT, env: { ...process.env, HOME: home, ROOMZ_SERVER: server.url, BUN: process.execPath }, stdout: "pipe", stderr: "pipe" });
+    const pipeline = sh(`"$BUN" src/main.ts listen --json | head -n 2`);
+    let err = "";
+    void (async () => {
+      for await (const chunk of pipeline.stderr) err += new TextDecoder().decode(chunk);
+    })();
+    await until(() => err.includes("Connected to"), "listen to connect");
+    for (const text of ["first", "second", "third"]) {
+      const send = sh(`printf '%s' '${text}' | "$BUN" src/main.ts send`);
+      expect(await send.exited).toBe(0);
+    }
+    const out = await new Response(pipeline.stdout).text();
+    expect(await pipeline.exited).toBe(0);
+    const lines = out.trim().split("\n").map((l) => JSON.parse(l) as ChatMessage);
+    expect(lines.map((m) => m.content)).toEqual(["first", "second"]);
+  });
+
+  test("exit codes: 2 usage, 3 not signed in or refused (and the cache entry removed), 1 unreachable", async () => {
+    const empty = tempDir("roomz-home-");
+    expect((await roomz(empty, ["send", "--bogus"])).code).toBe(2);
+    expect((await roomz(empty, ["send", "--server", "ftp://x", "hi"])).code).toBe(2);
+    expect((await roomz(empty, ["listen", "extra"])).code).toBe(2);
+    const none = await roomz(empty, ["send", "--server", server.url, "hi"]);
+    expect(none.code).toBe(3);
+    expect(none.err).toContain(`Not signed in to ${server.url}.`);
+    expect((await roomz(empty, ["listen", "--server", server.url])).code).toBe(3);
+
+    const { home, session } = await signedInHome();
+    expect((await roomz(home, ["send", "--server", server.url], "   \n")).code).toBe(2);
+    await fetch(`${server.url}/auth/logout`, { method: "POST", headers: { authorization: `Bearer ${session}` } });
+    const refused = await roomz(home, ["send", "--server", server.url, "hi"]);
+    expect(refused.code).toBe(3);
+    expect(refused.err).toContain("refused the saved session");
+    expect(new SessionCache(join(home, ".roomz", "session.json")).get(server.url)).toBeNull();
+
+    const down = "http://127.0.0.1:9";
+    const cached = await signedInHome(down);
+    const unreachable = await roomz(cached.home, ["send", "--server", down, "hi"]);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.err).toContain("Can't reach the server at http://127.0.0.1:9");
+  });
+
+  test("a message the server refuses exits 1 with its reason", async () => {
+    const { home } = await signedInHome();
+    const tooLong = await roomz(home, ["send", "--server", server.url, "x".repeat(4001)]);
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.err.length).toBeGreaterThan(10);
+  });
+});

@@ -46,8 +46,14 @@ export async function newContext(browser: Browser, options: BrowserContextOption
   return { context, errors };
 }
 
+/** Per-test time limit for browser tests (a sign-in alone takes a few seconds). */
+export const SLOW = 60_000;
+
+/** Expected answers (401 from /auth/me when signed out) are logged by Chromium as errors. */
+const EXPECTED = /^Failed to load resource: the server responded with a status of 401/;
+
 function watch(page: Page, errors: string[]) {
-  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  page.on("console", (m) => m.type() === "error" && !EXPECTED.test(m.text()) && errors.push(m.text()));
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("dialog", (d) => {
     errors.push(`dialog: ${d.message()}`);
@@ -71,8 +77,29 @@ export async function signInThroughUi(server: TestServer, context: BrowserContex
   await page.getByRole("button", { name: "Send sign-in link" }).click();
   await page.getByRole("heading", { name: "Check your email" }).waitFor();
   await page.goto(await magicLink(server, email, from));
+  await confirm(page, server);
+  await waitConnected(page);
+  return page;
+}
+
+/** Presses "Sign in" on the confirm page and waits to land on the app. */
+export async function confirm(page: Page, server: TestServer) {
+  const answer = page.waitForResponse((r) => r.url() === `${server.url}/auth/verify` && r.request().method() === "POST");
   await page.getByRole("button", { name: "Sign in" }).click();
+  const res = await answer;
+  if (res.status() !== 303) {
+    const origin = (await res.request().allHeaders())["origin"];
+    throw new Error(`POST /auth/verify from the confirm page answered ${res.status()} (Origin: ${origin}): ${await res.text()}`);
+  }
   await page.waitForURL(`${server.url}/`);
+}
+
+/** A page signed in by the session cookie of a real sign-in (JSON verify), for tests about the chat. */
+export async function signedInPage(server: TestServer, context: BrowserContext, email: string): Promise<Page> {
+  const session = await signIn(server, email);
+  await context.addCookies([{ name: "session_token", value: session, url: server.url, httpOnly: true, sameSite: "Strict" }]);
+  const page = await context.newPage();
+  await page.goto(server.url);
   await waitConnected(page);
   return page;
 }

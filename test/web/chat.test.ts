@@ -8,7 +8,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { RoomzClient } from "../../src/client/client";
 import type { ChatMessage } from "../../src/protocol";
 import type { TestServer } from "../helpers/server";
-import { PHONE, launch, libraryClient, newContext, screenshot, shownMessages, signInThroughUi, startWebServer, waitConnected } from "./browser";
+import { PHONE, launch, libraryClient, newContext, screenshot, shownMessages, signedInPage, startWebServer, waitConnected, SLOW } from "./browser";
 
 let server: TestServer;
 let browser: Browser;
@@ -26,11 +26,11 @@ beforeAll(async () => {
   const b = await newContext(browser, { viewport: PHONE, colorScheme: "dark" });
   ctxA = a.context;
   ctxB = b.context;
-  pageA = await signInThroughUi(server, ctxA, "alice@example.com");
-  pageB = await signInThroughUi(server, ctxB, "alice@example.com");
+  pageA = await signedInPage(server, ctxA, "alice@example.com");
+  pageB = await signedInPage(server, ctxB, "alice@example.com");
   errors = a.errors;
   errorsB = b.errors;
-});
+}, SLOW);
 
 afterAll(async () => {
   await browser?.close();
@@ -55,13 +55,13 @@ test("both tabs list each other as devices, and names travel", async () => {
   await pageB.locator("details.side > summary").click();
   await pageB.getByTestId("devices").getByText("Laptop").waitFor();
   await pageA.getByTestId("devices").getByText("this device").waitFor();
-});
+}, SLOW);
 
 test("messages reach the other tab and the library client, labelled by connection", async () => {
   const lib = await libraryClient(server, "alice@example.com");
   const seen: ChatMessage[] = [];
   lib.on("message", (m) => seen.push(m));
-  await pageA.getByText(/ connected$/).first().waitFor();
+  await messagesOf(pageA).getByText(/ connected$/).first().waitFor();
 
   await send(pageA, "hello from the laptop");
   await waitText(pageB, "hello from the laptop");
@@ -84,12 +84,12 @@ test("messages reach the other tab and the library client, labelled by connectio
   expect(seen.map((m) => m.content)).toEqual(["hello from the laptop", "reply from the phone", "beep from the bot"]);
 
   lib.close();
-  await pageA.getByText("Bot disconnected").waitFor();
-  await pageB.getByText("Bot disconnected").waitFor();
+  await messagesOf(pageA).getByText("Bot disconnected").waitFor();
+  await messagesOf(pageB).getByText("Bot disconnected").waitFor();
   await devices(pageA).nth(2).waitFor({ state: "detached" });
   await screenshot(pageA, "chat-desktop");
   await screenshot(pageB, "chat-375-dark");
-});
+}, SLOW);
 
 test("an HTML and script payload is shown as literal text and runs nothing", async () => {
   const payload = `<img src=x onerror=alert(1)><script>window.__x=1</script>`;
@@ -109,7 +109,7 @@ test("an HTML and script payload is shown as literal text and runs nothing", asy
   expect(await link.getAttribute("rel")).toBe("noopener noreferrer");
   expect(await link.getAttribute("target")).toBe("_blank");
   expect([...errors, ...errorsB]).toEqual([]);
-});
+}, SLOW);
 
 test("Shift+Enter makes a new line, and the counter counts code points", async () => {
   const box = pageA.getByRole("textbox", { name: "Message" });
@@ -126,7 +126,7 @@ test("Shift+Enter makes a new line, and the counter counts code points", async (
   expect(await pageA.getByTestId("counter").textContent()).toBe("1 over the limit");
   expect(await pageA.getByRole("button", { name: "Send" }).isDisabled()).toBe(true);
   await box.fill("");
-});
+}, SLOW);
 
 test("a reload keeps the history, in order, each message once", async () => {
   const before = await shownMessages(pageA);
@@ -137,14 +137,17 @@ test("a reload keeps the history, in order, each message once", async () => {
   // The name is this tab's, so it comes back after the reload.
   await pageA.getByTestId("devices").getByText("Laptop").waitFor();
   await pageB.getByTestId("devices").getByText("Laptop").waitFor();
-});
+}, SLOW);
 
 test("older messages load when scrolling up", async () => {
-  const lib = await libraryClient(server, "carol@example.com");
-  for (let i = 1; i <= 120; i++) await lib.send(`old ${i}`);
-  lib.close();
+  // MESSAGE_RATE_LIMIT is per connection: three connections of 40 messages each.
+  for (let part = 0; part < 3; part++) {
+    const lib = await libraryClient(server, "carol@example.com");
+    for (let i = part * 40 + 1; i <= part * 40 + 40; i++) await lib.send(`old ${i}`);
+    lib.close();
+  }
   const { context } = await newContext(browser);
-  const page = await signInThroughUi(server, context, "carol@example.com");
+  const page = await signedInPage(server, context, "carol@example.com");
   await waitText(page, "old 120");
   expect((await shownMessages(page)).length).toBeLessThan(120);
   for (let i = 0; i < 10 && !(await page.getByText("Beginning of your channel.").isVisible()); i++) {
@@ -154,7 +157,7 @@ test("older messages load when scrolling up", async () => {
   const all = await shownMessages(page);
   expect(all).toEqual(Array.from({ length: 120 }, (_, i) => `old ${i + 1}`));
   await context.close();
-});
+}, SLOW);
 
 test("log out everywhere ends the other tab's session too", async () => {
   await pageB.getByRole("button", { name: "Log out everywhere" }).click();
@@ -163,4 +166,4 @@ test("log out everywhere ends the other tab's session too", async () => {
   expect(await pageA.getByTestId("signin-notice").textContent()).toMatch(/session ended/i);
   await pageA.reload();
   await pageA.getByLabel("Email address").waitFor();
-});
+}, SLOW);

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
 import type { TestServer } from "../helpers/server";
-import { PHONE, launch, libraryClient, newContext, screenshot, shownMessages, signInThroughUi, startWebServer, waitConnected } from "./browser";
+import { PHONE, launch, libraryClient, newContext, screenshot, shownMessages, signedInPage, startWebServer, waitConnected, SLOW } from "./browser";
 
 let server: TestServer;
 let browser: Browser;
@@ -13,7 +13,7 @@ let browser: Browser;
 beforeAll(async () => {
   server = await startWebServer();
   browser = await launch();
-});
+}, SLOW);
 
 afterAll(async () => {
   await browser?.close();
@@ -22,7 +22,7 @@ afterAll(async () => {
 
 test("a restart shows reconnecting, then recovers with nothing lost or doubled", async () => {
   const { context, errors } = await newContext(browser, { viewport: PHONE });
-  const page = await signInThroughUi(server, context, "alice@example.com");
+  const page = await signedInPage(server, context, "alice@example.com");
   const box = page.getByRole("textbox", { name: "Message" });
   for (const text of ["before 1", "before 2"]) {
     await box.fill(text);
@@ -62,7 +62,7 @@ test("a restart shows reconnecting, then recovers with nothing lost or doubled",
   expect(await shownMessages(page)).toEqual(shown);
   expect(errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(e))).toEqual([]);
   await context.close();
-});
+}, SLOW);
 
 /** The two late messages may be stored in either order; keep the order the page shows. */
 function orderOf(shown: string[], late: string[]): string[] {

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
 import type { TestServer } from "../helpers/server";
-import { PHONE, launch, magicLink, newContext, screenshot, startWebServer, waitConnected } from "./browser";
+import { PHONE, confirm, launch, magicLink, newContext, screenshot, startWebServer, waitConnected, SLOW } from "./browser";
 
 let server: TestServer;
 let browser: Browser;
@@ -10,7 +10,7 @@ let browser: Browser;
 beforeAll(async () => {
   server = await startWebServer();
   browser = await launch();
-});
+}, SLOW);
 
 afterAll(async () => {
   await browser?.close();
@@ -28,7 +28,7 @@ test("the app is served with a strict CSP and runs under it", async () => {
   expect(html).not.toMatch(/<style|\sstyle=/);
   expect(errors).toEqual([]);
   await context.close();
-});
+}, SLOW);
 
 test("signing in through the console magic link and the confirm page opens the chat", async () => {
   const { context, errors } = await newContext(browser);
@@ -46,8 +46,7 @@ test("signing in through the console magic link and the confirm page opens the c
   expect(link.startsWith(`${server.url}/auth/verify?token=`)).toBe(true);
   await page.goto(link);
   expect(await page.textContent("body")).toContain("alice@example.com");
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(`${server.url}/`);
+  await confirm(page, server);
   await waitConnected(page);
   expect(await page.locator(".account").textContent()).toContain("alice@example.com");
   expect(await page.getByRole("textbox", { name: "Message" }).count()).toBe(1);
@@ -58,7 +57,7 @@ test("signing in through the console magic link and the confirm page opens the c
   await waitConnected(second);
   expect(errors).toEqual([]);
   await context.close();
-});
+}, SLOW);
 
 test("?error= codes are explained, the address bar is cleaned, and the form is offered again", async () => {
   const { context } = await newContext(browser);
@@ -80,7 +79,7 @@ test("?error= codes are explained, the address bar is cleaned, and the form is o
   await page.setViewportSize(PHONE);
   await screenshot(page, "signin-error-375");
   await context.close();
-});
+}, SLOW);
 
 test("a used link lands back on the sign-in page with its explanation", async () => {
   const { context } = await newContext(browser);
@@ -103,7 +102,7 @@ test("a used link lands back on the sign-in page with its explanation", async ()
   await page.getByRole("link").click();
   await page.getByLabel("Email address").waitFor();
   await context.close();
-});
+}, SLOW);
 
 test("a refused address and rate limiting are shown with what to do", async () => {
   const { context } = await newContext(browser, { viewport: PHONE });
@@ -129,4 +128,4 @@ test("a refused address and rate limiting are shown with what to do", async () =
   expect(await alert.textContent()).toMatch(/Too many sign-in links were requested\. Try again in \d+ (s|min|h)\./);
   await screenshot(page, "signin-rate-limited-375");
   await context.close();
-});
+}, SLOW);

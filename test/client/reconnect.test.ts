@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { ChatMessage, ConnectionState } from "../../src/client";
 import { tempDir, type TestServer } from "../helpers/server";
+import { Relay } from "./proxy";
 import { allMessages, expectConsecutive, freshUser, signedInClient, startTestServer, until } from "./support";
 
 let server: TestServer;
@@ -66,6 +67,34 @@ describe("reconnecting", () => {
     expect((await allMessages(watcher)).length).toBe(40);
     sender.close();
     watcher.close();
+  });
+
+  test("a socket dropped after the server stored messages but before their acks: resent once, stored once", async () => {
+    const email = freshUser();
+    const relay = new Relay(server.port);
+    const { client } = await signedInClient(server, email, { server: await relay.start() });
+    const { client: watcher } = await signedInClient(server, email);
+    const mine: number[] = [];
+    const theirs: number[] = [];
+    client.on("message", (m) => mine.push(m.seq));
+    watcher.on("message", (m) => theirs.push(m.seq));
+    await client.connect();
+    await watcher.connect();
+    relay.blackhole();
+    const acks = Array.from({ length: 5 }, (_, i) => client.send(`lost ack ${i}`));
+    await until(() => theirs.length === 5, "the server to store all five");
+    relay.cut();
+    const results = await Promise.all(acks);
+    expect(results.map((a) => a.duplicate)).toEqual([true, true, true, true, true]);
+    expect(results.map((a) => a.seq)).toEqual([1, 2, 3, 4, 5]);
+    await until(() => mine.length === 5, "the replay");
+    expect(mine).toEqual([1, 2, 3, 4, 5]);
+    await Bun.sleep(200);
+    expect(theirs).toEqual([1, 2, 3, 4, 5]);
+    expect((await allMessages(watcher)).map((m) => m.content)).toEqual([0, 1, 2, 3, 4].map((i) => `lost ack ${i}`));
+    client.close();
+    watcher.close();
+    relay.stop();
   });
 
   test("a message sent while offline is queued and delivered once", async () => {

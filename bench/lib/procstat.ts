@@ -24,3 +24,10 @@ export function sumCpu(pids: number[]): number {
 export function sumRss(pids: number[]): number {
   return pids.reduce((s, p) => s + rssKiB(p), 0);
 }
+
+/** Time all cores spent in user, nice and system mode, in microseconds (from /proc/stat). */
+export function busyMicros(): number {
+  const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0];
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  return (f[0] + f[1] + f[2]) * TICK_US;
+}

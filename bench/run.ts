@@ -1,0 +1,84 @@
+/**
+ * The Roomz bench suite: `bun bench/run.ts [--quick] [--only S1,S3] [--targets roomz,bun,socketio] [--redis]`.
+ * Starts every server fresh, pinned to core 0, drives the generator on core 1, appends raw
+ * JSON lines to bench/results/<date>.jsonl and writes bench/results/latest.md.
+ */
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { s1, s2, s3, s4, s5, s6, type Ctx } from "./scenarios";
+import { machine, report } from "./lib/report";
+import { BENCH, ROOT, type TargetName } from "./lib/targets";
+
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(name);
+const opt = (name: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(name + "="))?.split("=")[1];
+};
+const only = new Set((opt("--only") ?? "S1,S2,S3,S4,S5,S6").toUpperCase().split(","));
+const haveRoomz = existsSync(join(ROOT, "src/main.ts"));
+let targets = (opt("--targets") ?? "roomz,bun,socketio").split(",") as TargetName[];
+if (!haveRoomz && targets.includes("roomz")) {
+  console.error("src/main.ts is missing: skipping the Roomz target (S5 and S6 need it).");
+  targets = targets.filter((t) => t !== "roomz");
+}
+const withRedis = flag("--redis") || !!process.env.BENCH_REDIS;
+
+const started = new Date();
+const date = started.toISOString().replace(/\.\d+Z$/, "Z");
+const resultsDir = join(BENCH, "results");
+mkdirSync(resultsDir, { recursive: true });
+const jsonl = join(resultsDir, `${date.slice(0, 10)}.jsonl`);
+const logDir = join(tmpdir(), `roomz-bench-logs-${date.replace(/[:]/g, "")}`);
+const runId = date;
+const recs: any[] = [];
+const ctx: Ctx = {
+  quick: flag("--quick"),
+  logDir,
+  record: (r) => appendFileSync(jsonl, JSON.stringify({ run: runId, ...r }) + "\n"),
+};
+const keep = (r: any) => {
+  if (!r) return;
+  recs.push(r);
+  ctx.record(r);
+};
+
+console.log(`Roomz bench ${date}${ctx.quick ? " (quick)" : ""}: ${[...only].join(",")} on ${targets.join(",")}${withRedis ? "+roomz-redis" : ""}; logs in ${logDir}`);
+ctx.record({ kind: "machine", ...machine(), args: argv.join(" ") });
+const deadline = Date.now() + 25 * 60_000;
+const phase = async (name: string, body: () => Promise<void>) => {
+  if (!only.has(name)) return;
+  if (Date.now() > deadline) return console.log(`${name}: skipped (suite over its time budget)`);
+  const t0 = Date.now();
+  console.log(`${name}`);
+  await body();
+  console.log(`${name} done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+};
+
+await phase("S1", async () => {
+  for (const t of targets) keep(await s1(ctx, t));
+  if (withRedis) keep(await s1(ctx, "roomz-redis"));
+});
+await phase("S2", async () => {
+  for (const t of targets) keep(await s2(ctx, t));
+});
+await phase("S3", async () => {
+  for (const t of targets) keep(await s3(ctx, t));
+});
+await phase("S4", async () => {
+  for (const t of targets) keep(await s4(ctx, t));
+  if (withRedis) keep(await s4(ctx, "roomz-redis"));
+});
+await phase("S5", async () => {
+  if (targets.includes("roomz")) keep(await s5(ctx));
+});
+await phase("S6", async () => {
+  if (targets.includes("roomz")) keep(await s6(ctx));
+});
+
+const md = report(date, argv.join(" "), recs);
+writeFileSync(join(resultsDir, "latest.md"), md);
+console.log("\n" + md);
+console.log(`raw: ${jsonl}; total ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s`);
+process.exit(0);

@@ -1,0 +1,246 @@
+/**
+ * The bench scenarios S1–S6 (bench/README.md). Each starts its servers fresh, drives one
+ * generator, and returns result records (one JSON line each in bench/results/<date>.jsonl).
+ */
+import { Database } from "bun:sqlite";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { Generator } from "./lib/driver";
+import { benchEmail } from "./lib/jwt";
+import { rssKiB, sumRss } from "./lib/procstat";
+import { startTarget, note, type Target, type TargetName } from "./lib/targets";
+
+export interface Ctx {
+  quick: boolean;
+  logDir: string;
+  record: (r: object) => void;
+}
+
+const S1_USERS = 1000; // × 4 connections = 4,000 sockets
+const SENDERS = 200;
+
+async function withTarget<T>(ctx: Ctx, name: TargetName, body: (t: Target, g: Generator) => Promise<T>): Promise<T | null> {
+  let t: Target | null = null;
+  let g: Generator | null = null;
+  try {
+    t = await startTarget(name, ctx.logDir);
+    g = new Generator(t);
+    await g.cmd("init", { kind: t.kind, urls: t.urls, secret: t.secret });
+    return await body(t, g);
+  } catch (e) {
+    note(ctx.logDir, `${name}: ${(e as Error).stack ?? e}`);
+    console.error(`  ${name} failed: ${(e as Error).message}`);
+    return null;
+  } finally {
+    await g?.close();
+    await t?.stop();
+  }
+}
+
+async function connect(g: Generator, users: number) {
+  const r = await g.cmd("connect", { users, concurrency: 128 });
+  if (r.failed) console.error(`  ${r.failed} connections failed`);
+  return r;
+}
+
+const passes = (r: any, rate: number) =>
+  r.lost === 0 && r.sendFailed === 0 && r.wrongUser === 0 && r.dup === 0 && Object.keys(r.errors).length === 0 &&
+  r.latencyMs.p99 < 50 && r.achievedRate >= rate * 0.98;
+
+// S1: the highest offered rate with no loss and p99 < 50 ms, 4,000 sockets, 200 senders.
+export async function s1(ctx: Ctx, name: TargetName) {
+  return withTarget(ctx, name, async (t, g) => {
+    const conn = await connect(g, S1_USERS);
+    const ms = ctx.quick ? 2000 : 4000;
+    const steps: any[] = [];
+    const tryRate = async (rate: number) => {
+      let r = await g.measured("send", { rate, ms, senders: SENDERS, drainMs: 2000 });
+      if (!passes(r, rate) && r.otherCpuPct > 20) {
+        // Another session's load shared our cores during this step: measure it again once.
+        console.log(`  ${name} ${rate} msg/s: failed with ${r.otherCpuPct}% foreign CPU load; retrying`);
+        r = await g.measured("send", { rate, ms, senders: SENDERS, drainMs: 2000 });
+      }
+      const ok = passes(r, rate);
+      steps.push({ rate, ok, ...r });
+      ctx.record({ scenario: "S1", target: name, kind: "step", rate, ok, ...r });
+      console.log(`  ${name} ${rate} msg/s: ${ok ? "ok" : "FAIL"} p99=${r.latencyMs.p99}ms lost=${r.lost} achieved=${r.achievedRate} server=${r.serverCpuPct}% gen=${r.genCpuPct}% other=${r.otherCpuPct}%`);
+      return ok;
+    };
+    let good = 0, bad = 0;
+    for (let rate = 1000; rate <= 64000; rate *= 2) {
+      if (await tryRate(rate)) good = rate;
+      else {
+        bad = rate;
+        break;
+      }
+    }
+    for (let i = 0; i < (ctx.quick ? 1 : 3) && bad && bad - good > 250; i++) {
+      const mid = Math.round((good + bad) / 2 / 100) * 100;
+      if (await tryRate(mid)) good = mid;
+      else bad = mid;
+    }
+    const best = steps.filter((s) => s.ok && s.rate === good)[0];
+    const fail = steps.filter((s) => s.rate === bad)[0];
+    return {
+      scenario: "S1", target: name, kind: "summary", sockets: conn.total, maxRate: good, firstFailRate: bad || null,
+      atMax: best ? { p50: best.latencyMs.p50, p99: best.latencyMs.p99, serverCpuPct: best.serverCpuPct, genCpuPct: best.genCpuPct } : null,
+      failReason: fail ? failReason(fail) : null,
+      generatorBound: !!fail && fail.genCpuPct >= 90,
+    };
+  });
+}
+
+function failReason(r: any): string {
+  const why: string[] = [];
+  if (r.lost) why.push(`lost ${r.lost}`);
+  if (r.latencyMs.p99 >= 50) why.push(`p99 ${r.latencyMs.p99} ms`);
+  if (r.achievedRate < r.rate * 0.98) why.push(`offered only ${r.achievedRate}/s`);
+  if (Object.keys(r.errors).length) why.push(`errors ${JSON.stringify(r.errors)}`);
+  if (r.sendFailed) why.push(`send failed ${r.sendFailed}`);
+  why.push(`gen ${r.genCpuPct}%, server ${r.serverCpuPct}%`);
+  return why.join(", ");
+}
+
+// S2: RSS with 10,000 then 19,900 idle authenticated sockets.
+export async function s2(ctx: Ctx, name: TargetName) {
+  return withTarget(ctx, name, async (t, g) => {
+    const settle = async () => {
+      await Bun.sleep(ctx.quick ? 1500 : 3000);
+      return sumRss(t.pids());
+    };
+    const rss0 = await settle();
+    const c1 = await connect(g, 2500);
+    const rss1 = await settle();
+    const c2 = await connect(g, 4975);
+    const rss2 = await settle();
+    const r = {
+      scenario: "S2", target: name, kind: "summary", rss0KiB: rss0, rss10kKiB: rss1, rss19900KiB: rss2,
+      sockets1: c1.total, sockets2: c2.total, connectPerSec: c2.perSec,
+      kbPerConnFirst10k: round2((rss1 - rss0) / Math.max(1, c1.total)),
+      kbPerAddedConn: round2((rss2 - rss1) / Math.max(1, c2.total - c1.total)),
+    };
+    console.log(`  ${name}: ${rss0} → ${rss1} → ${rss2} KiB; ${r.kbPerAddedConn} KB per added connection (${c2.total} sockets)`);
+    return r;
+  });
+}
+
+// S3: latency at 500 msg/s with 4,000 sockets.
+export async function s3(ctx: Ctx, name: TargetName) {
+  return withTarget(ctx, name, async (t, g) => {
+    await connect(g, S1_USERS);
+    await g.cmd("send", { rate: 500, ms: 1000, senders: SENDERS, drainMs: 500 }); // warm-up
+    const r = await g.measured("send", { rate: 500, ms: ctx.quick ? 5000 : 10000, senders: SENDERS, drainMs: 2000 });
+    console.log(`  ${name}: p50=${r.latencyMs.p50} p99=${r.latencyMs.p99} p99.9=${r.latencyMs.p999} max=${r.latencyMs.max} ms, lost=${r.lost}, other load ${r.otherCpuPct}%`);
+    return { scenario: "S3", target: name, kind: "summary", rate: 500, ...r };
+  });
+}
+
+// S4: server CPU per delivery at a fixed 16,000 msg/s (or the highest the generator offers).
+export async function s4(ctx: Ctx, name: TargetName) {
+  return withTarget(ctx, name, async (t, g) => {
+    await connect(g, S1_USERS);
+    await g.cmd("send", { rate: 2000, ms: 1000, senders: SENDERS, drainMs: 1000 }); // warm-up
+    const rate = 16000;
+    const r = await g.measured("send", { rate, ms: ctx.quick ? 4000 : 8000, senders: SENDERS, drainMs: 3000 });
+    const usPerDelivery = round2(r.serverCpuUs / Math.max(1, r.delivered));
+    console.log(`  ${name}: offered ${rate}, achieved ${r.achievedRate} msg/s, ${r.delivered} deliveries, ${usPerDelivery} µs CPU/delivery, server ${r.serverCpuPct}%, gen ${r.genCpuPct}%, lost ${r.lost}, other load ${r.otherCpuPct}%`);
+    return { scenario: "S4", target: name, kind: "summary", offeredRate: rate, usPerDelivery, ...r };
+  });
+}
+
+// S5: 4,000 sockets reconnect with ?since= after SIGTERM and restart on the same data dir.
+export async function s5(ctx: Ctx) {
+  return withTarget(ctx, "roomz", async (t, g) => {
+    await connect(g, S1_USERS);
+    let restart: Promise<any> | null = null;
+    g.onEvent((ev) => {
+      if (ev.event === "restart_now") restart = t.restartInstance(0);
+    });
+    const r = await g.measured("storm", { rate: 1000, senders: S1_USERS, preMs: 3000, postMs: 2000, drainMs: 3000, retryMs: 100, resumeTimeoutMs: 30000 });
+    const times = await restart!;
+    const res = {
+      scenario: "S5", target: "roomz", kind: "summary", ...r, ...times,
+      shutdownMs: times.exitedAt - times.signalAt,
+      startMs: times.readyAt - times.spawnedAt,
+      resumeFromSpawnMs: r.lastResumedAt ? r.lastResumedAt - times.spawnedAt : null,
+      resumeFromReadyMs: r.lastResumedAt ? r.lastResumedAt - times.readyAt : null,
+    };
+    console.log(`  roomz: ${r.resumedCount}/${r.conns} resumed, last ${res.resumeFromSpawnMs} ms after the new process started (${res.resumeFromReadyMs} ms after /healthz), lost ${r.lostSeqs}, dup ${r.dupSeqs}, shutdown ${res.shutdownMs} ms`);
+    return res;
+  });
+}
+
+// S6: history and since latency on one channel with 1,000,000 stored messages.
+export async function s6(ctx: Ctx) {
+  const total = 1_000_000;
+  // Start once so the server creates and migrates its database, stop, seed, start again.
+  const first = await startTarget("roomz", ctx.logDir);
+  const dir = first.dataDirs[0];
+  const secret = first.secret;
+  await first.stop();
+  const t0 = performance.now();
+  const seeded = seed(dir, benchEmail(1), total);
+  const seedMs = Math.round(performance.now() - t0);
+  console.log(`  seeded ${seeded} messages in ${seedMs} ms`);
+  let t: Target | null = null, g: Generator | null = null;
+  try {
+    t = await startTarget("roomz", ctx.logDir, { dataDir: dir, secret });
+    g = new Generator(t);
+    await g.cmd("init", { kind: t.kind, urls: t.urls, secret: t.secret });
+    await connect(g, 1);
+    const n = ctx.quick ? 300 : 1000;
+    await g.cmd("history", { n: 50, limit: 50 }); // warm-up
+    const newest = await g.measured("history", { n, limit: 50 });
+    const random = await g.measured("history", { n, limit: 50, beforeMax: total });
+    const max = await g.measured("history", { n: Math.round(n / 4), limit: 200, beforeMax: total });
+    const sinceN = ctx.quick ? 60 : 200;
+    const sinceTail = await g.measured("since", { n: sinceN, since: [total - 10, total - 100, total - 500] });
+    const sinceOld = await g.measured("since", { n: sinceN, since: [0, 1, Math.floor(total / 2)] });
+    const r = {
+      scenario: "S6", target: "roomz", kind: "summary", stored: seeded, seedMs, serverRssKiB: rssKiB(t.pids()[0]),
+      historyNewest50: newest.latencyMs, historyRandom50: random.latencyMs, historyRandom200: max.latencyMs,
+      sinceRecent: { ...sinceTail.connectToHistoryMs, avgMessages: sinceTail.avgMessages, authMs: sinceTail.connectToAuthenticatedMs },
+      sinceOld: { ...sinceOld.connectToHistoryMs, avgMessages: sinceOld.avgMessages, complete: sinceOld.completeCount, authMs: sinceOld.connectToAuthenticatedMs },
+    };
+    console.log(`  history newest p99=${newest.latencyMs.p99} random p99=${random.latencyMs.p99} limit200 p99=${max.latencyMs.p99}; since recent p99=${sinceTail.connectToHistoryMs.p99} old p99=${sinceOld.connectToHistoryMs.p99} ms`);
+    return r;
+  } catch (e) {
+    note(ctx.logDir, `S6: ${(e as Error).stack ?? e}`);
+    console.error(`  S6 failed: ${(e as Error).message}`);
+    return null;
+  } finally {
+    await g?.close();
+    await t?.stop();
+  }
+}
+
+/** Writes `total` messages into the channel of `email` directly in the SQLite store. */
+function seed(dir: string, email: string, total: number): number {
+  const file = join(dir, "roomz.sqlite");
+  if (!existsSync(file)) throw new Error(`no ${file}: the store layout changed; update bench/scenarios.ts seed()`);
+  const db = new Database(file);
+  const cols = (db.query("PRAGMA table_info(messages)").all() as Array<{ name: string }>).map((c) => c.name);
+  const want = ["channel", "seq", "id", "client_msg_id", "connection_id", "display_name", "content", "created_at"];
+  const missing = cols.filter((c) => !want.includes(c));
+  if (missing.length) throw new Error(`messages has columns the seeder doesn't know: ${missing.join(", ")}`);
+  const use = want.filter((c) => cols.includes(c));
+  const insert = db.query(`INSERT INTO messages (${use.join(", ")}) VALUES (${use.map(() => "?").join(", ")})`);
+  const channel = `user:${email}`;
+  const start = Date.now() - total;
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA synchronous = OFF");
+  const values: Record<string, (seq: number) => unknown> = {
+    channel: () => channel, seq: (s) => s, id: () => Bun.randomUUIDv7(), client_msg_id: () => null,
+    connection_id: () => "seed", display_name: () => null, content: (s) => `seeded message number ${s} for the S6 history bench`, created_at: (s) => start + s,
+  };
+  const fns = use.map((c) => values[c]);
+  const batch = db.transaction((from: number, to: number) => {
+    for (let s = from; s <= to; s++) insert.run(...(fns.map((f) => f(s)) as any));
+  });
+  for (let s = 1; s <= total; s += 100_000) batch(s, Math.min(total, s + 99_999));
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  db.close();
+  return total;
+}
+
+const round2 = (v: number) => Math.round(v * 100) / 100;

@@ -48,7 +48,7 @@ function listen(home: string) {
   let err = "";
   void (async () => {
     let buffer = "";
-    for await (const chunk of child.stdout) {
+    for await (const chunk of child.stdout as unknown as AsyncIterable<Uint8Array>) {
       buffer += new TextDecoder().decode(chunk);
       const lines = buffer.split("\n");
       buffer = lines.pop()!;
@@ -56,7 +56,7 @@ function listen(home: string) {
     }
   })();
   void (async () => {
-    for await (const chunk of child.stderr) err += new TextDecoder().decode(chunk);
+    for await (const chunk of child.stderr as unknown as AsyncIterable<Uint8Array>) err += new TextDecoder().decode(chunk);
   })();
   return { child, messages, stderr: () => err };
 }
@@ -91,7 +91,7 @@ describe("roomz send and roomz listen", () => {
     const pipeline = sh(`"$BUN" src/main.ts listen --json | head -n 2`);
     let err = "";
     void (async () => {
-      for await (const chunk of pipeline.stderr) err += new TextDecoder().decode(chunk);
+      for await (const chunk of pipeline.stderr as unknown as AsyncIterable<Uint8Array>) err += new TextDecoder().decode(chunk);
     })();
     await until(() => err.includes("Connected to"), "listen to connect");
     for (const text of ["first", "second", "third"]) {

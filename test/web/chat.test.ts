@@ -159,6 +159,30 @@ test("older messages load when scrolling up", async () => {
   await context.close();
 }, SLOW);
 
+test("a refused send shows as failed, and Retry sends it once", async () => {
+  // MESSAGE_RATE_LIMIT (50 per 10 s per connection): the 51st is refused.
+  const box = pageB.getByRole("textbox", { name: "Message" });
+  for (let i = 1; i <= 51; i++) {
+    await box.fill(`burst ${i}`);
+    await box.press("Enter");
+  }
+  // Earlier tests' messages from this tab count too, so one or a few are refused.
+  const failed = pageB.locator('li.outgoing[data-status="failed"]');
+  await failed.first().waitFor();
+  expect(await failed.first().textContent()).toMatch(/Not sent\. Sending too fast/);
+  await pageB.getByText("burst 51", { exact: true }).waitFor();
+  await screenshot(pageB, "chat-failed-375-dark");
+  await pageB.waitForTimeout(10_500);
+  while ((await failed.count()) > 0) {
+    await failed.first().getByRole("button", { name: "Retry" }).click();
+    await pageB.waitForTimeout(100);
+  }
+  await pageB.locator("li.outgoing").first().waitFor({ state: "detached" });
+  await waitText(pageA, "burst 51");
+  const texts = await shownMessages(pageA);
+  expect(texts.filter((t) => t.startsWith("burst ")).length).toBe(51);
+}, SLOW);
+
 test("log out everywhere ends the other tab's session too", async () => {
   await pageB.getByRole("button", { name: "Log out everywhere" }).click();
   await pageB.getByLabel("Email address").waitFor();

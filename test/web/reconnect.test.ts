@@ -54,6 +54,8 @@ test("a restart shows reconnecting, then recovers with nothing lost or doubled",
   const seqs = await page.locator("li.msg[data-seq]").evaluateAll((els) => els.map((e) => Number(e.getAttribute("data-seq"))));
   expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
   expect(new Set(seqs).size).toBe(seqs.length);
+  // The tab's messages from before the restart (an earlier connection) are still its own.
+  expect(await page.locator("li.msg", { hasText: "before 1" }).locator(".who").textContent()).toBe("this device");
 
   // After a reload, the server's history says the same.
   await page.reload();

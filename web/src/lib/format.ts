@@ -30,10 +30,9 @@ export function shortConnection(connectionId: string): string {
 
 /**
  * Who sent a message or who a device is: its display name, else "this device" for this
- * connection, else a short label.
+ * tab's connections, else a short label.
  */
-export function connectionLabel(connectionId: string, displayName: string | null, ownId: string | null): string {
+export function connectionLabel(connectionId: string, displayName: string | null, own: boolean): string {
   if (displayName) return displayName;
-  if (ownId && connectionId === ownId) return "this device";
-  return shortConnection(connectionId);
+  return own ? "this device" : shortConnection(connectionId);
 }

@@ -64,8 +64,8 @@ export function createMessageActions(state: AppState, setState: SetStoreFunction
   /** A live (or replayed) message from the core. */
   function received(message: ChatMessage) {
     add([message]);
-    if (message.connection_id !== state.chat.connectionId) {
-      const who = connectionLabel(message.connection_id, message.user.display_name, state.chat.connectionId);
+    if (!state.chat.ownIds.includes(message.connection_id)) {
+      const who = connectionLabel(message.connection_id, message.user.display_name, false);
       setState("chat", "announcement", `${who}: ${message.content}`);
     }
   }

@@ -10,6 +10,24 @@ import { connectionLabel } from "../lib/format";
 
 /** The name is kept per tab, so a reload (or a reconnect) gives this device its name back. */
 const NAME_KEY = "roomz.display_name";
+/** So are the tab's earlier connection ids: its messages from before a reload stay "this device". */
+const IDS_KEY = "roomz.connection_ids";
+const MAX_IDS = 100;
+
+function savedIds(): string[] {
+  try {
+    const ids = JSON.parse(sessionStorage.getItem(IDS_KEY) ?? "[]");
+    return Array.isArray(ids) ? ids.filter((id) => typeof id === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+function saveIds(ids: string[]) {
+  try {
+    sessionStorage.setItem(IDS_KEY, JSON.stringify(ids));
+  } catch {}
+}
 
 function savedName(): string | null {
   try {
@@ -41,11 +59,13 @@ export function createPresenceActions(state: AppState, setState: SetStoreFunctio
   }
 
   function label(connectionId: string, displayName: string | null) {
-    return connectionLabel(connectionId, displayName, state.chat.connectionId);
+    return connectionLabel(connectionId, displayName, connectionId === state.chat.connectionId);
   }
 
   function authenticated(data: AuthenticatedData) {
-    setState("chat", { connectionId: data.connection_id, devices: data.connections, email: data.user.email });
+    const ownIds = [...savedIds().filter((id) => id !== data.connection_id), data.connection_id].slice(-MAX_IDS);
+    saveIds(ownIds);
+    setState("chat", { connectionId: data.connection_id, ownIds, devices: data.connections, email: data.user.email });
     const own = data.connections.find((c) => c.connection_id === data.connection_id);
     const wanted = savedName();
     setState("chat", "ownName", own?.display_name ?? null);

@@ -36,6 +36,8 @@ export interface Outgoing {
 export interface ChatState {
   email: string;
   connectionId: string | null;
+  /** This tab's connections, the current one included (messages from any are "this device"). */
+  ownIds: string[];
   connection: { status: ConnectionStatus; retryAt: number | null; reason: string | null };
   messages: ChatMessage[];
   notices: Notice[];
@@ -60,6 +62,7 @@ export function initialChat(): ChatState {
   return {
     email: "",
     connectionId: null,
+    ownIds: [],
     connection: { status: "idle", retryAt: null, reason: null },
     messages: [],
     notices: [],

@@ -65,7 +65,7 @@ export function Chat(props: { chat: ChatState; actions: ChatActions }) {
           messages={props.chat.messages}
           notices={props.chat.notices}
           outgoing={props.chat.outgoing}
-          ownId={props.chat.connectionId}
+          ownIds={props.chat.ownIds}
           ownName={props.chat.ownName}
           history={props.chat.history}
           onLoadOlder={a.loadOlder}

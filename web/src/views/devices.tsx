@@ -28,7 +28,7 @@ export function Devices(props: DevicesProps) {
         <For each={props.devices}>
           {(d) => (
             <li classList={{ own: d.connection_id === props.ownId }}>
-              <span class="who">{connectionLabel(d.connection_id, d.display_name, props.ownId)}</span>
+              <span class="who">{connectionLabel(d.connection_id, d.display_name, d.connection_id === props.ownId)}</span>
               <Show when={d.connection_id === props.ownId && d.display_name}>
                 <span class="tag">this device</span>
               </Show>

@@ -5,9 +5,9 @@ import type { Notice, Outgoing } from "../store";
 import { connectionLabel, fullTime, shortTime } from "../lib/format";
 import { MessageText } from "./message-text";
 
-export function MessageItem(props: { message: ChatMessage; ownId: string | null }) {
-  const own = () => props.message.connection_id === props.ownId;
-  const who = () => connectionLabel(props.message.connection_id, props.message.user.display_name, props.ownId);
+export function MessageItem(props: { message: ChatMessage; ownIds: string[] }) {
+  const own = () => props.ownIds.includes(props.message.connection_id);
+  const who = () => connectionLabel(props.message.connection_id, props.message.user.display_name, own());
   return (
     <li class="msg" classList={{ own: own() }} data-seq={props.message.seq}>
       <div class="meta">

@@ -12,7 +12,7 @@ export interface TimelineProps {
   messages: ChatMessage[];
   notices: Notice[];
   outgoing: Outgoing[];
-  ownId: string | null;
+  ownIds: string[];
   ownName: string | null;
   history: { loading: boolean; hasMore: boolean; error: string | null; loaded: boolean };
   onLoadOlder(): Promise<void>;
@@ -107,7 +107,7 @@ export function Timeline(props: TimelineProps) {
         <For each={props.messages}>
           {(m) => (
             <>
-              <MessageItem message={m} ownId={props.ownId} />
+              <MessageItem message={m} ownIds={props.ownIds} />
               <For each={noticesAfter().get(m.seq)}>{(n) => <NoticeItem notice={n} />}</For>
             </>
           )}

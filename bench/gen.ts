@@ -291,11 +291,14 @@ async function stormCmd(cmd: { rate: number; senders: number; preMs: number; pos
   stopSending = true;
   await sending;
   await drain(cmd.drainMs);
-  let lost = 0;
+  // Lost: a seq at or below the user's highest acked seq that this connection never saw.
+  // Stored beyond the acks: seqs above it (sent, stored, but the ack never came back).
+  let lost = 0, beyondAcked = 0;
   for (const c of conns) {
     const top = storm.maxAcked.get(c.user) ?? 0;
     const seen = storm.seen.get(c)!;
     for (let s = 1; s <= top; s++) if (!seen.has(s)) lost++;
+    for (const s of seen) if (s > top) beyondAcked++;
   }
   const sorted = storm.resumeAt.sort((a, b) => a - b);
   const res = {
@@ -308,6 +311,8 @@ async function stormCmd(cmd: { rate: number; senders: number; preMs: number; pos
     lastResumedAt: sorted[sorted.length - 1] ?? 0,
     reconnectAttempts: storm.attempts,
     lostSeqs: lost,
+    seenBeyondAcked: beyondAcked,
+    unacked: st.sent - st.acked,
     dupSeqs: storm.dupSeq,
     incompleteReplays: storm.incomplete,
     sent: st.sent,

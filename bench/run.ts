@@ -1,5 +1,5 @@
 /**
- * The Roomz bench suite: `bun bench/run.ts [--quick] [--only S1,S3] [--targets roomz,bun,socketio] [--redis]`.
+ * The Roomz bench suite: `bun bench/run.ts [--quick] [--only S1,S3] [--targets roomz,bun,socketio] [--redis] [--profile]`.
  * Starts every server fresh, pinned to core 0, drives the generator on core 1, appends raw
  * JSON lines to bench/results/<date>.jsonl and writes bench/results/latest.md.
  */
@@ -23,6 +23,7 @@ if (!haveRoomz && targets.includes("roomz")) {
   console.error("src/main.ts is missing: skipping the Roomz target (S5 and S6 need it).");
   targets = targets.filter((t) => t !== "roomz");
 }
+if (flag("--profile")) process.env.BENCH_PROFILE = "1";
 const withRedis = flag("--redis") || !!process.env.BENCH_REDIS;
 
 const started = new Date();
@@ -64,7 +65,20 @@ await phase("S2", async () => {
   for (const t of targets) keep(await s2(ctx, t));
 });
 await phase("S3", async () => {
-  for (const t of targets) keep(await s3(ctx, t));
+  // Other sessions share this machine and their load comes and goes: run the targets in
+  // interleaved rounds and keep each target's median-p99 run, listing every run's p99.
+  const rounds = ctx.quick ? 1 : 3;
+  const runs = new Map<TargetName, any[]>();
+  for (let i = 0; i < rounds; i++)
+    for (const t of targets) {
+      const r = await s3(ctx, t);
+      if (r) runs.set(t, [...(runs.get(t) ?? []), r]);
+    }
+  for (const [t, list] of runs) {
+    list.sort((a, b) => a.latencyMs.p99 - b.latencyMs.p99);
+    const median = list[Math.floor((list.length - 1) / 2)];
+    keep({ ...median, kind: "summary", runsP99: list.map((r) => r.latencyMs.p99), runsOtherCpuPct: list.map((r) => r.otherCpuPct) });
+  }
 });
 await phase("S4", async () => {
   for (const t of targets) keep(await s4(ctx, t));

@@ -131,7 +131,8 @@ export async function s3(ctx: Ctx, name: TargetName) {
     await g.cmd("send", { rate: 500, ms: 1000, senders: SENDERS, drainMs: 500 }); // warm-up
     const r = await g.measured("send", { rate: 500, ms: ctx.quick ? 5000 : 10000, senders: SENDERS, drainMs: 2000 });
     console.log(`  ${name}: p50=${r.latencyMs.p50} p99=${r.latencyMs.p99} p99.9=${r.latencyMs.p999} max=${r.latencyMs.max} ms, lost=${r.lost}, other load ${r.otherCpuPct}%`);
-    return { scenario: "S3", target: name, kind: "summary", rate: 500, ...r };
+    ctx.record({ scenario: "S3", target: name, kind: "run", rate: 500, ...r });
+    return { scenario: "S3", target: name, rate: 500, ...r };
   });
 }
 
@@ -156,7 +157,7 @@ export async function s5(ctx: Ctx) {
     g.onEvent((ev) => {
       if (ev.event === "restart_now") restart = t.restartInstance(0);
     });
-    const r = await g.measured("storm", { rate: 1000, senders: S1_USERS, preMs: 3000, postMs: 2000, drainMs: 3000, retryMs: 100, resumeTimeoutMs: 30000 });
+    const r = await g.cmd("storm", { rate: 1000, senders: S1_USERS, preMs: 3000, postMs: 2000, drainMs: 3000, retryMs: 100, resumeTimeoutMs: 30000 });
     const times = await restart!;
     const res = {
       scenario: "S5", target: "roomz", kind: "summary", ...r, ...times,

@@ -18,12 +18,17 @@ export function rssKiB(pid: number): number {
   return m ? Number(m[1]) : NaN;
 }
 
-export function sumCpu(pids: number[]): number {
-  return pids.reduce((s, p) => s + cpuMicros(p), 0);
-}
-export function sumRss(pids: number[]): number {
-  return pids.reduce((s, p) => s + rssKiB(p), 0);
-}
+/** Sums over processes; one that has exited counts 0. */
+const sum = (pids: number[], f: (pid: number) => number) =>
+  pids.reduce((s, p) => {
+    try {
+      return s + f(p);
+    } catch {
+      return s;
+    }
+  }, 0);
+export const sumCpu = (pids: number[]) => sum(pids, cpuMicros);
+export const sumRss = (pids: number[]) => sum(pids, rssKiB);
 
 /** Time all cores spent in user, nice and system mode, in microseconds (from /proc/stat). */
 export function busyMicros(): number {

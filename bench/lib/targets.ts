@@ -132,7 +132,7 @@ export function roomzEnv(t: Target, port: number, dataDir: string, extra: Record
     JWT_SECRET_KEY: t.secret,
     ALLOWED_EMAILS_FILE: allowListFile(dataDir),
     ALLOWED_EMAILS: "",
-    MESSAGE_RATE_LIMIT: "100000000",
+    MESSAGE_RATE_LIMIT: "1000000",
     MAX_CONNECTIONS_PER_USER: "2000",
     ...extra,
   };
@@ -160,7 +160,7 @@ export async function startTarget(name: TargetName, logDir: string, opts: { data
     const port = freshPort();
     const dir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "roomz-bench-"));
     t.dataDirs = [dir];
-    await t.spawn([process.execPath, join(ROOT, "src/main.ts"), "serve"], roomzEnv(t, port, dir), port, "/healthz");
+    await t.spawn([process.execPath, ...profileArgs(), join(ROOT, "src/main.ts"), "serve"], roomzEnv(t, port, dir), port, "/healthz");
     t.urls = [`ws://127.0.0.1:${port}/ws`];
     return t;
   }
@@ -177,6 +177,14 @@ export async function startTarget(name: TargetName, logDir: string, opts: { data
     t.urls.push(`ws://127.0.0.1:${port}/ws`);
   }
   return t;
+}
+
+/** With BENCH_PROFILE=1 (`bun bench/run.ts --profile`), Roomz writes a CPU profile on exit. */
+function profileArgs(): string[] {
+  if (!process.env.BENCH_PROFILE) return [];
+  const dir = join(BENCH, "results", "profiles");
+  mkdirSync(dir, { recursive: true });
+  return ["--cpu-prof", `--cpu-prof-dir=${dir}`];
 }
 
 let socketIoBuild: string | null = null;

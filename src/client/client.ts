@@ -13,7 +13,7 @@ import { Emitter } from "./emitter";
 import { clientError, RoomzError } from "./errors";
 import { HttpApi } from "./http-api";
 import { randomId } from "./ids";
-import { Link, LinkClosed } from "./link";
+import { closeReason, Link, LinkClosed } from "./link";
 import { Outbox } from "./outbox";
 import * as presence from "./presence";
 import { Sequencer } from "./sequencer";
@@ -60,24 +60,12 @@ export class RoomzClient {
     this.backoff = new Backoff(options.reconnect?.baseMs, options.reconnect?.maxMs);
   }
 
-  get state(): ConnectionState {
-    return this.current;
-  }
-  get connections(): ConnectionInfo[] {
-    return this._connections;
-  }
-  get connectionId(): string | null {
-    return this.auth?.connection_id ?? null;
-  }
-  get user() {
-    return this.auth?.user ?? null;
-  }
-  get lastSeq(): number {
-    return this.sequencer.lastSeq;
-  }
-  get epoch(): string | null {
-    return this._epoch;
-  }
+  get state(): ConnectionState { return this.current; }
+  get connections(): ConnectionInfo[] { return this._connections; }
+  get connectionId(): string | null { return this.auth?.connection_id ?? null; }
+  get user() { return this.auth?.user ?? null; }
+  get lastSeq(): number { return this.sequencer.lastSeq; }
+  get epoch(): string | null { return this._epoch; }
 
   on<K extends keyof RoomzEvents>(event: K, handler: (payload: RoomzEvents[K]) => void): () => void {
     return this.emitter.on(event, handler);
@@ -193,14 +181,10 @@ export class RoomzClient {
       case "message":
         return this.sequencer.accept(frame.data);
       case "user_joined":
-        this._connections = presence.joined(this._connections, frame.data);
-        return this.emitter.emit("user_joined", frame.data);
       case "user_left":
-        this._connections = presence.left(this._connections, frame.data);
-        return this.emitter.emit("user_left", frame.data);
       case "display_name_changed":
-        this._connections = presence.renamed(this._connections, frame.data);
-        return this.emitter.emit("display_name_changed", frame.data);
+        this._connections = presence.apply(this._connections, frame);
+        return this.emitter.emit(frame.type, frame.data as never);
     }
   }
 
@@ -329,12 +313,4 @@ export class RoomzClient {
     this.current = state;
     this.emitter.emit("connection_state", state);
   }
-}
-
-function closeReason(code: number, reason: string): string {
-  if (code === 1001) return "the server is restarting";
-  if (code === 1009) return "a frame was too big";
-  if (code === 4008) return "the connection was too slow to keep up";
-  if (code === 4000) return reason || "the connection stopped answering";
-  return "the connection was lost";
 }

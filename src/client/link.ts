@@ -116,3 +116,12 @@ export class Link {
     this.events.onFrame(frame);
   }
 }
+
+/** Why a connection dropped, in words, from its close code (PROTOCOL.md section 2). */
+export function closeReason(code: number, reason: string): string {
+  if (code === 1001) return "the server is restarting";
+  if (code === 1009) return "a frame was too big";
+  if (code === 4008) return "the connection was too slow to keep up";
+  if (code === 4000) return reason || "the connection stopped answering";
+  return "the connection was lost";
+}

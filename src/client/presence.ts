@@ -4,6 +4,17 @@
  */
 import type { ConnectionInfo, DisplayNameChangedData, UserJoinedData, UserLeftData } from "../protocol/frames";
 
+export type PresenceFrame =
+  | { type: "user_joined"; data: UserJoinedData }
+  | { type: "user_left"; data: UserLeftData }
+  | { type: "display_name_changed"; data: DisplayNameChangedData };
+
+export function apply(list: ConnectionInfo[], frame: PresenceFrame): ConnectionInfo[] {
+  if (frame.type === "user_joined") return joined(list, frame.data);
+  if (frame.type === "user_left") return left(list, frame.data);
+  return renamed(list, frame.data);
+}
+
 export function joined(list: ConnectionInfo[], data: UserJoinedData): ConnectionInfo[] {
   const rest = list.filter((c) => c.connection_id !== data.connection_id);
   const entry = { connection_id: data.connection_id, display_name: data.user?.display_name ?? null, connected_at: data.timestamp };

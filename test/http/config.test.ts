@@ -1,0 +1,217 @@
+/**
+ * Configuration (PROTOCOL.md section 3): every bad value stops the server at start with
+ * exit status 2 and one stderr line naming the variable; an empty allow-list is announced;
+ * ALLOWED_EMAILS_FILE is re-read on SIGHUP.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, freePort, signIn, startServer, tempDir, type TestServer } from "../helpers/server";
+import { bearer, eventually, expectNoSecretsInOutput, expectProblem, me, requestLink } from "./support";
+
+const ROOMZ_VARS = [
+  "PORT", "HOST", "PUBLIC_URL", "JWT_SECRET_KEY", "ALLOWED_EMAILS", "ALLOWED_EMAILS_FILE", "EMAIL_SENDER", "RESEND_API_KEY",
+  "EMAIL_FROM", "JWT_EXPIRY_DAYS", "MAGIC_LINK_EXPIRY_MINUTES", "MAGIC_LINK_RATE_LIMIT", "MAGIC_LINK_IP_RATE_LIMIT", "TRUST_PROXY",
+  "MAX_CONNECTIONS_PER_USER", "MAX_MESSAGE_LENGTH", "MESSAGE_RATE_LIMIT", "MAX_FRAME_BYTES", "SEND_BUFFER_BYTES", "ROOMZ_DATA_DIR", "REDIS_URL",
+];
+
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `roomz serve` with `env` on top of a clean, valid base; kills it if it starts anyway. */
+async function run(env: Record<string, string>): Promise<Outcome> {
+  const base: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !ROOMZ_VARS.includes(k)) base[k] = v;
+  const dataDir = tempDir();
+  const proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "serve"], {
+    cwd: dataDir,
+    env: { ...base, PORT: String(await freePort()), HOST: "127.0.0.1", ROOMZ_DATA_DIR: dataDir, ALLOWED_EMAILS: "a@example.com", ...env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
+  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  await proc.exited;
+  clearTimeout(timer);
+  return { code: proc.exitCode, stdout, stderr };
+}
+
+const scratch = tempDir();
+const aFile = join(scratch, "plain-file");
+writeFileSync(aFile, "not a directory\n");
+const aDirectory = join(scratch, "a-directory");
+mkdirSync(aDirectory);
+
+const BAD: Array<[string, Record<string, string>, string]> = [
+  ["PORT=abc", { PORT: "abc" }, "PORT"],
+  ["PORT=70000", { PORT: "70000" }, "PORT"],
+  ["PORT=-1", { PORT: "-1" }, "PORT"],
+  ["PUBLIC_URL not a URL", { PUBLIC_URL: "chat example com" }, "PUBLIC_URL"],
+  ["PUBLIC_URL ftp://", { PUBLIC_URL: "ftp://chat.example.com" }, "PUBLIC_URL"],
+  ["JWT_SECRET_KEY of 31 characters", { JWT_SECRET_KEY: "k".repeat(31) }, "JWT_SECRET_KEY"],
+  ["EMAIL_SENDER=smtp", { EMAIL_SENDER: "smtp" }, "EMAIL_SENDER"],
+  ["EMAIL_SENDER=resend without RESEND_API_KEY", { EMAIL_SENDER: "resend" }, "RESEND_API_KEY"],
+  ["EMAIL_SENDER=resend with an empty quoted RESEND_API_KEY", { EMAIL_SENDER: "resend", RESEND_API_KEY: '""' }, "RESEND_API_KEY"],
+  ["ALLOWED_EMAILS_FILE missing", { ALLOWED_EMAILS_FILE: join(scratch, "no-such-file.txt") }, "ALLOWED_EMAILS_FILE"],
+  ["ALLOWED_EMAILS_FILE a directory", { ALLOWED_EMAILS_FILE: aDirectory }, "ALLOWED_EMAILS_FILE"],
+  ["JWT_EXPIRY_DAYS=0", { JWT_EXPIRY_DAYS: "0" }, "JWT_EXPIRY_DAYS"],
+  ["MAGIC_LINK_EXPIRY_MINUTES=0", { MAGIC_LINK_EXPIRY_MINUTES: "0" }, "MAGIC_LINK_EXPIRY_MINUTES"],
+  ["MAGIC_LINK_RATE_LIMIT=0", { MAGIC_LINK_RATE_LIMIT: "0" }, "MAGIC_LINK_RATE_LIMIT"],
+  ["MAGIC_LINK_IP_RATE_LIMIT=0", { MAGIC_LINK_IP_RATE_LIMIT: "0" }, "MAGIC_LINK_IP_RATE_LIMIT"],
+  ["MAGIC_LINK_IP_RATE_LIMIT=lots", { MAGIC_LINK_IP_RATE_LIMIT: "lots" }, "MAGIC_LINK_IP_RATE_LIMIT"],
+  ["TRUST_PROXY=maybe", { TRUST_PROXY: "maybe" }, "TRUST_PROXY"],
+  ["TRUST_PROXY=yes", { TRUST_PROXY: "yes" }, "TRUST_PROXY"],
+  ["MAX_CONNECTIONS_PER_USER=0", { MAX_CONNECTIONS_PER_USER: "0" }, "MAX_CONNECTIONS_PER_USER"],
+  ["MAX_MESSAGE_LENGTH=0", { MAX_MESSAGE_LENGTH: "0" }, "MAX_MESSAGE_LENGTH"],
+  ["MESSAGE_RATE_LIMIT=0", { MESSAGE_RATE_LIMIT: "0" }, "MESSAGE_RATE_LIMIT"],
+  ["MAX_FRAME_BYTES=1000 (below 12 × 4000 + 1024)", { MAX_FRAME_BYTES: "1000" }, "MAX_FRAME_BYTES"],
+  ["MAX_FRAME_BYTES one below 12 × MAX_MESSAGE_LENGTH + 1024", { MAX_MESSAGE_LENGTH: "100", MAX_FRAME_BYTES: "2223" }, "MAX_FRAME_BYTES"],
+  ["SEND_BUFFER_BYTES=abc", { SEND_BUFFER_BYTES: "abc" }, "SEND_BUFFER_BYTES"],
+  ["ROOMZ_DATA_DIR unwritable (under a plain file)", { ROOMZ_DATA_DIR: join(aFile, "data") }, "ROOMZ_DATA_DIR"],
+  ["REDIS_URL not a Redis URL", { REDIS_URL: "http://localhost:6379" }, "REDIS_URL"],
+];
+
+const outcomes = new Map<string, Outcome>();
+beforeAll(async () => {
+  // A few at a time: each is a short-lived process, mostly Bun's start-up.
+  const queue = [...BAD];
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) outcomes.set(next[0], await run(next[1]));
+  };
+  await Promise.all([worker(), worker(), worker()]);
+}, 60_000);
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe("a bad configuration value stops the server at start", () => {
+  for (const [name, , variable] of BAD) {
+    test(`${name}: exit status 2 and one stderr line naming ${variable}`, () => {
+      const { code, stdout, stderr } = outcomes.get(name)!;
+      const context = `exit ${code}\nstderr: ${stderr}\nstdout: ${stdout}`;
+      expect(code, context).toBe(2);
+      const lines = stderr.split("\n").filter((line) => line.trim() !== "");
+      expect(lines.length, context).toBe(1);
+      expect(lines[0]).toContain(variable);
+      // Names the fix too, not just the variable.
+      expect(lines[0].length).toBeGreaterThan(variable.length + 20);
+      expect(stderr).not.toMatch(/\n\s+at |\.ts:\d+/);
+      expect(stdout).not.toMatch(/listening/i);
+    });
+  }
+});
+
+describe("values at the edges start normally", () => {
+  const good: Array<[string, Record<string, string>]> = [
+    ["MAX_FRAME_BYTES exactly 12 × MAX_MESSAGE_LENGTH + 1024", { MAX_MESSAGE_LENGTH: "100", MAX_FRAME_BYTES: "2224" }],
+    ["a 32-character JWT_SECRET_KEY, TRUST_PROXY=0, quoted RESEND values", { JWT_SECRET_KEY: "k".repeat(32), TRUST_PROXY: "0", RESEND_API_KEY: '"re_x"' }],
+    ["TRUST_PROXY=TRUE (case-insensitive), EMAIL_SENDER=Console", { TRUST_PROXY: "TRUE", EMAIL_SENDER: "Console" }],
+  ];
+  for (const [name, env] of good) {
+    test(name, async () => {
+      const server = await startServer({ env });
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      expect(await server.stop()).toBe(0);
+    });
+  }
+});
+
+describe("the allow-list at start", () => {
+  const warning = (output: string) => output.split("\n").filter((line) => /ALLOWED_EMAILS/.test(line) && /(nobody|no one|empty)/i.test(line));
+
+  for (const [name, env] of [
+    ["ALLOWED_EMAILS unset", { ALLOWED_EMAILS: "" }],
+    ["ALLOWED_EMAILS only separators", { ALLOWED_EMAILS: " , ,, " }],
+  ] as Array<[string, Record<string, string>]>) {
+    test(`${name}: the server says nobody can sign in`, async () => {
+      const server = await startServer({ env });
+      await server.waitForOutput(/ALLOWED_EMAILS/, 3000);
+      expect(warning(server.output).length).toBe(1);
+      // And nobody gets a link.
+      expect((await requestLink(server, "a@example.com")).status).toBe(200);
+      await Bun.sleep(300);
+      expect(server.output).not.toContain("magic-link");
+      await server.stop();
+    });
+  }
+
+  test("a file of comments only counts as empty", async () => {
+    const file = join(tempDir(), "allowed.txt");
+    writeFileSync(file, "# nobody yet\n\n   # still nobody\n");
+    const server = await startServer({ env: { ALLOWED_EMAILS: "", ALLOWED_EMAILS_FILE: file } });
+    await server.waitForOutput(/ALLOWED_EMAILS/, 3000);
+    expect(warning(server.output).length).toBe(1);
+    await server.stop();
+  });
+
+  test("a non-empty allow-list gives no such warning", async () => {
+    const server = await startServer({ env: { ALLOWED_EMAILS: "someone@example.com" } });
+    await Bun.sleep(200);
+    expect(warning(server.output)).toEqual([]);
+    await server.stop();
+  });
+});
+
+describe("ALLOWED_EMAILS_FILE is re-read on SIGHUP", () => {
+  let server: TestServer;
+  let file: string;
+  const secrets: string[] = [];
+  beforeAll(async () => {
+    file = join(tempDir(), "allowed.txt");
+    writeFileSync(file, "# the team\n\n  Erin@Example.com  \n");
+    server = await startServer({ env: { ALLOWED_EMAILS: " Env@Example.com ", ALLOWED_EMAILS_FILE: file, MAGIC_LINK_RATE_LIMIT: "100" } });
+  });
+  afterAll(async () => {
+    await server.stop();
+    expectNoSecretsInOutput(server.output, secrets);
+  });
+
+  async function getsLink(email: string): Promise<boolean> {
+    const from = server.output.length;
+    expect((await requestLink(server, email)).status).toBe(200);
+    const deadline = Date.now() + 400;
+    while (Date.now() < deadline) {
+      if (server.output.slice(from).includes(`magic-link ${email} `)) return true;
+      await Bun.sleep(20);
+    }
+    return false;
+  }
+
+  test("addresses from the file (trimmed, lower-cased, comments skipped) join ALLOWED_EMAILS", async () => {
+    expect(await getsLink("erin@example.com")).toBe(true);
+    expect(await getsLink("env@example.com")).toBe(true);
+    expect(await getsLink("frank@example.com")).toBe(false);
+  });
+
+  test("an address added to the file can sign in after SIGHUP; one removed loses its session (403) and its links", async () => {
+    const erin = await signIn(server, "erin@example.com");
+    secrets.push(erin);
+    writeFileSync(file, "# the team\nfrank@example.com\n");
+    process.kill(server.proc.pid, "SIGHUP");
+    await eventually(async () => expect((await me(server, bearer(erin))).status).toBe(403));
+    await expectProblem(await me(server, bearer(erin)), 403, "not_allowed", "/auth/me");
+    expect(await getsLink("frank@example.com")).toBe(true);
+    expect(await getsLink("erin@example.com")).toBe(false);
+    // ALLOWED_EMAILS still counts.
+    expect(await getsLink("env@example.com")).toBe(true);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
+  test("an address added back gets links again", async () => {
+    writeFileSync(file, "frank@example.com\nerin@example.com\n");
+    process.kill(server.proc.pid, "SIGHUP");
+    await eventually(async () => expect(await getsLink("erin@example.com")).toBe(true));
+  });
+
+  test("a file that becomes unreadable does not stop the server", async () => {
+    rmSync(file);
+    process.kill(server.proc.pid, "SIGHUP");
+    await Bun.sleep(300);
+    expect(server.proc.exitCode).toBeNull();
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect(await getsLink("frank@example.com")).toBe(true);
+  });
+});

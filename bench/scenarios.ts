@@ -199,6 +199,7 @@ export async function s6(ctx: Ctx) {
     const sinceOld = await g.measured("since", { n: sinceN, since: [0, 1, Math.floor(total / 2)] });
     const r = {
       scenario: "S6", target: "roomz", kind: "summary", stored: seeded, seedMs, serverRssKiB: rssKiB(t.pids()[0]),
+      otherCpuPct: [newest, random, max, sinceTail, sinceOld].map((x) => x.otherCpuPct),
       historyNewest50: newest.latencyMs, historyRandom50: random.latencyMs, historyRandom200: max.latencyMs,
       sinceRecent: { ...sinceTail.connectToHistoryMs, avgMessages: sinceTail.avgMessages, authMs: sinceTail.connectToAuthenticatedMs },
       sinceOld: { ...sinceOld.connectToHistoryMs, avgMessages: sinceOld.avgMessages, complete: sinceOld.completeCount, authMs: sinceOld.connectToAuthenticatedMs },

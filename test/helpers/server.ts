@@ -7,6 +7,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { redisForDataDir, stopRedisForDataDir, testEngineIsRedis } from "./redis";
 
 export const ROOT = resolve(import.meta.dir, "../..");
 export const DEFAULT_ALLOWED = "alice@example.com,bob@example.com,carol@example.com,dave@example.com";
@@ -43,9 +44,11 @@ export class TestServer {
   }
 
   async start(waitReady = true) {
+    // ROOMZ_TEST_ENGINE=redis: the same suite against the Redis engine (a redis-server per data directory).
+    const redis = testEngineIsRedis(this.env) ? { REDIS_URL: await redisForDataDir(this.dataDir) } : {};
     this.proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), ...this.args], {
       cwd: this.dataDir,
-      env: { ...process.env, ...this.env, PORT: String(this.port), HOST: "127.0.0.1", ROOMZ_DATA_DIR: this.dataDir, ...definedOnly(this.env) },
+      env: { ...process.env, ...this.env, PORT: String(this.port), HOST: "127.0.0.1", ROOMZ_DATA_DIR: this.dataDir, ...redis, ...definedOnly(this.env) },
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
@@ -97,6 +100,7 @@ export class TestServer {
   async stop(signal: "SIGTERM" | "SIGKILL" | "SIGINT" = "SIGTERM"): Promise<number | null> {
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
     await this.proc.exited;
+    if (testEngineIsRedis(this.env)) await stopRedisForDataDir(this.dataDir);
     return this.proc.exitCode;
   }
 

@@ -1,0 +1,265 @@
+/**
+ * The engine for several instances: messages, presence and sessions in Redis, delivery
+ * through Redis pub/sub to every instance and from there through Bun's local pub/sub
+ * (LocalFanout). Exactly-once ordered delivery and exact join boundaries are
+ * ChannelFeeds'; presence and the death of instances are RedisPresence's.
+ */
+import {
+  EngineUnavailable,
+  type AppendResult,
+  type ControlEvent,
+  type Engine,
+  type JoinRequest,
+  type Joined,
+  type LocalSocket,
+  type NewMessage,
+} from "../engine";
+import { LocalFanout, type TopicPublisher } from "../local-fanout";
+import { REPLAY_LIMIT } from "../replay";
+import { describeError, log } from "../../server/log";
+import { ChannelFeeds } from "./channel-feeds";
+import { pubsub } from "./keys";
+import { RedisMessageLog } from "./message-log-redis";
+import { ALIVE_TTL_MS, HEARTBEAT_MS, RedisPresence, type Forgotten } from "./presence-redis";
+import { RedisLink } from "./redis-link";
+import * as scripts from "./scripts";
+
+const LEAVE_WAIT_ON_CLOSE_MS = 1_000;
+
+export class RedisEngine implements Engine {
+  readonly link: RedisLink;
+  private log: RedisMessageLog;
+  private fanout: LocalFanout;
+  private feeds: ChannelFeeds;
+  private presence: RedisPresence;
+  private epoch: string | null = null;
+  private upSince = 0;
+  private registered = false;
+  /** Channels with sockets in `fanout`. */
+  private localChannels = new Set<string>();
+  private joining = new Map<string, { socket: LocalSocket; done: Promise<unknown> }>();
+  private leaving = new Set<Promise<unknown>>();
+  private appending = 0;
+  private appendsSettled: Array<() => void> = [];
+  private controlHandlers: Array<(event: ControlEvent) => void> = [];
+  private forgottenHandlers: Array<(channel: string, connectionId: string, remaining: number) => void> = [];
+  private heartbeat: Timer;
+  private draining = false;
+  private closed = false;
+
+  constructor(url: string, publish: TopicPublisher, readonly instance = crypto.randomUUID()) {
+    this.link = new RedisLink(url, Object.values(scripts), (message, channel) => this.received(message, channel), () => this.connected(), () => {});
+    this.log = new RedisMessageLog(this.link);
+    this.fanout = new LocalFanout(publish);
+    this.presence = new RedisPresence(this.link, instance);
+    this.feeds = new ChannelFeeds(this.log, {
+      subscribe: (channel) => this.link.subscribe(pubsub.feed(channel)),
+      unsubscribe: (channel) => this.link.unsubscribe(pubsub.feed(channel)),
+      deliver: (channel, json) => this.fanout.publish(channel, `{"type":"message","data":${json}}`),
+      hasLocalSockets: (channel) => this.fanout.hasChannel(channel),
+    });
+    this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  async start(): Promise<void> {
+    this.link.want(pubsub.control);
+    await this.link.start();
+  }
+
+  /** Runs on every (re)connection, before the link counts as up. */
+  private async connected() {
+    const { readded, epoch } = await this.presence.heartbeat(crypto.randomUUID());
+    this.noteEpoch(epoch);
+    if (this.registered && readded) log.warn("redis: this instance had been declared dead; registering its connections again");
+    if (this.registered) this.forget(await this.presence.reconcile(() => this.localSockets()));
+    this.registered = true;
+    this.upSince = Date.now();
+    this.feeds.resyncAll();
+  }
+
+  private async beat() {
+    if (!this.link.up || this.closed) return;
+    try {
+      const { readded, epoch } = await this.presence.heartbeat(crypto.randomUUID());
+      this.noteEpoch(epoch);
+      if (readded) this.forget(await this.presence.reconcile(() => this.localSockets()));
+      // Right after an outage every heartbeat may have lapsed: let the others renew theirs first.
+      if (Date.now() - this.upSince >= ALIVE_TTL_MS) this.forget(await this.presence.reapDead());
+    } catch (error) {
+      if (!(error instanceof EngineUnavailable)) log.warn(`redis heartbeat failed: ${describeError(error)}`);
+    }
+  }
+
+  private noteEpoch(epoch: string) {
+    if (this.epoch !== null && epoch !== this.epoch) {
+      log.warn("redis: the dataset's epoch changed (Redis was flushed or replaced); channels start again from seq 1");
+      this.feeds.reset();
+    }
+    this.epoch = epoch;
+  }
+
+  private forget(forgotten: Forgotten[]) {
+    for (const { channel, connectionId, remaining } of forgotten)
+      for (const handler of this.forgottenHandlers) handler(channel, connectionId, remaining);
+  }
+
+  private localSockets(): LocalSocket[] {
+    const sockets = [...this.joining.values()].map((j) => j.socket);
+    for (const channel of this.localChannels) sockets.push(...this.fanout.sockets(channel));
+    return sockets;
+  }
+
+  private received(message: string, channel: string) {
+    if (channel === pubsub.control) return this.receivedControl(message);
+    if (!channel.startsWith(pubsub.feedPrefix)) return;
+    const userChannel = channel.slice(pubsub.feedPrefix.length);
+    const space = message.indexOf(" ");
+    if (message[0] === "m") {
+      this.feeds.offer(userChannel, Number(message.slice(1, space)), message.slice(space + 1));
+    } else if (message[0] === "e") {
+      const second = message.indexOf(" ", space + 1);
+      if (message.slice(1, space) === this.instance) return; // sent here already
+      this.fanout.sendEach(userChannel, message.slice(second + 1), message.slice(space + 1, second));
+    }
+  }
+
+  private receivedControl(message: string) {
+    try {
+      const { origin, event } = JSON.parse(message) as { origin: string; event: ControlEvent };
+      if (origin === this.instance) return;
+      for (const handler of this.controlHandlers) handler(event);
+    } catch (error) {
+      log.warn(`redis: bad control event: ${describeError(error)}`);
+    }
+  }
+
+  append(message: NewMessage, onStored: (result: AppendResult | EngineUnavailable) => void): void {
+    if (this.draining || !this.healthy())
+      return onStored(new EngineUnavailable(this.draining ? "The server is shutting down." : undefined));
+    const token = this.feeds.appendStarted(message.channel);
+    this.appending++;
+    this.log
+      .append(message, Date.now())
+      .then(
+        (stored) => {
+          this.noteEpoch(stored.epoch);
+          safely(() => onStored({ message: stored.message, duplicate: stored.duplicate }));
+          this.feeds.appendFinished(token, stored.duplicate ? null : { seq: stored.message.seq, json: stored.json });
+        },
+        (error) => {
+          if (!(error instanceof EngineUnavailable)) log.error(`storing a message failed: ${describeError(error)}`);
+          safely(() => onStored(new EngineUnavailable()));
+          this.feeds.appendFinished(token, null);
+        },
+      )
+      .finally(() => {
+        if (--this.appending === 0) for (const wake of this.appendsSettled.splice(0)) wake();
+      });
+  }
+
+  async history(channel: string, before: number | null, limit: number) {
+    if (!this.healthy()) throw new EngineUnavailable();
+    return this.log.history(channel, before, limit);
+  }
+
+  async join(socket: LocalSocket, request: JoinRequest, onJoined: (joined: Joined) => void) {
+    if (!this.healthy()) throw new EngineUnavailable();
+    const done = this.feeds.exclusive(socket.channel, async (delivered) => {
+      const [connections, replay] = await Promise.all([this.presence.join(socket), this.replay(socket.channel, request, delivered)]);
+      // Synchronously from here: the socket hears everything after `delivered`, live.
+      this.fanout.add(socket);
+      this.localChannels.add(socket.channel);
+      onJoined({ epoch: this.epoch!, connections, replay });
+    });
+    this.joining.set(socket.connectionId, { socket, done });
+    try {
+      await done;
+    } finally {
+      this.joining.delete(socket.connectionId);
+    }
+  }
+
+  private async replay(channel: string, request: JoinRequest, delivered: number): Promise<Joined["replay"]> {
+    if (request.since === null) return null;
+    const reset = request.epoch !== null && request.epoch !== this.epoch;
+    const page = await this.log.since(channel, reset ? 0 : request.since, delivered, REPLAY_LIMIT);
+    return { messages: page.messages, complete: page.complete, reset };
+  }
+
+  async leave(socket: LocalSocket) {
+    const leaving = this.leaveNow(socket);
+    this.leaving.add(leaving);
+    try {
+      return await leaving;
+    } finally {
+      this.leaving.delete(leaving);
+    }
+  }
+
+  private async leaveNow(socket: LocalSocket) {
+    await this.joining.get(socket.connectionId)?.done.catch(() => {});
+    this.fanout.remove(socket);
+    const lastHere = !this.fanout.hasChannel(socket.channel);
+    if (lastHere) {
+      this.localChannels.delete(socket.channel);
+      this.feeds.release(socket.channel);
+    }
+    if (this.closed) return 0;
+    return this.presence.leave(socket, lastHere);
+  }
+
+  async setDisplayName(socket: LocalSocket, displayName: string | null) {
+    await this.presence.rename(socket, displayName);
+    socket.displayName = displayName;
+  }
+
+  async connectionCount(channel: string) {
+    return this.presence.count(channel);
+  }
+
+  broadcastEvent(channel: string, frame: string, exceptConnectionId: string): void {
+    this.fanout.sendEach(channel, frame, exceptConnectionId);
+    this.link.run("PUBLISH", [pubsub.feed(channel), `e${this.instance} ${exceptConnectionId} ${frame}`]).catch(() => {});
+  }
+
+  async control(event: ControlEvent) {
+    for (const handler of this.controlHandlers) handler(event);
+    await this.link.run("PUBLISH", [pubsub.control, JSON.stringify({ origin: this.instance, event })]);
+  }
+
+  onControl(handler: (event: ControlEvent) => void): void {
+    this.controlHandlers.push(handler);
+  }
+
+  onForgotten(handler: (channel: string, connectionId: string, remaining: number) => void): void {
+    this.forgottenHandlers.push(handler);
+  }
+
+  healthy(): boolean {
+    return !this.closed && this.link.up && this.epoch !== null;
+  }
+
+  async drain() {
+    this.draining = true;
+    if (this.appending > 0) await new Promise<void>((wake) => this.appendsSettled.push(wake));
+  }
+
+  async close() {
+    await this.drain();
+    await Promise.race([Promise.allSettled([...this.leaving]), Bun.sleep(LEAVE_WAIT_ON_CLOSE_MS)]);
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    this.feeds.close();
+    if (this.link.up) await this.presence.close().catch((error) => log.warn(`redis: leaving presence failed: ${describeError(error)}`));
+    await this.link.close();
+  }
+}
+
+function safely(callback: () => void) {
+  try {
+    callback();
+  } catch (error) {
+    log.error(`delivering an ack failed: ${describeError(error)}`);
+  }
+}

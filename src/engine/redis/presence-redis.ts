@@ -1,0 +1,132 @@
+/**
+ * Presence across instances: a hash per channel, connection id → {instance, display
+ * name, connected_at}. Each instance renews a key with a TTL (its heartbeat); when one's
+ * key is gone, one survivor (the first to claim it) removes that instance's connections
+ * and reports them, so the protocol can announce `user_left`.
+ */
+import type { ConnectionInfo } from "../../protocol";
+import type { LocalSocket } from "../engine";
+import { keys } from "./keys";
+import type { RedisLink } from "./redis-link";
+import { HEARTBEAT, JOIN, LEAVE, REAP_CHANNEL, RENAME } from "./scripts";
+
+export const HEARTBEAT_MS = 5_000;
+/** A heartbeat older than this marks the instance dead; reaping follows within HEARTBEAT_MS. */
+export const ALIVE_TTL_MS = 15_000;
+const REAP_CLAIM_MS = 30_000;
+
+export interface Forgotten {
+  channel: string;
+  connectionId: string;
+  remaining: number;
+}
+
+interface Entry {
+  i: string;
+  n: string | null;
+  t: number;
+}
+
+export class RedisPresence {
+  constructor(private link: RedisLink, readonly instance: string) {}
+
+  /** Adds the socket; returns every connection of its channel, by connected_at. */
+  async join(socket: LocalSocket): Promise<ConnectionInfo[]> {
+    const flat = await this.link.script<string[]>(JOIN, [keys.presence(socket.channel), keys.instanceChannels(this.instance)], [
+      socket.connectionId,
+      this.entry(socket, socket.displayName),
+      socket.channel,
+    ]);
+    return connectionsFrom(flat);
+  }
+
+  /** Removes the socket; `lastHere` when no other socket of its channel is on this instance. */
+  async leave(socket: LocalSocket, lastHere: boolean): Promise<number> {
+    return this.link.script<number>(LEAVE, [keys.presence(socket.channel), keys.instanceChannels(this.instance)], [
+      socket.connectionId,
+      socket.channel,
+      lastHere ? "1" : "0",
+    ]);
+  }
+
+  async rename(socket: LocalSocket, displayName: string | null): Promise<void> {
+    await this.link.script(RENAME, [keys.presence(socket.channel)], [socket.connectionId, this.entry(socket, displayName)]);
+  }
+
+  async count(channel: string): Promise<number> {
+    return Number(await this.link.run<number>("HLEN", [keys.presence(channel)]));
+  }
+
+  /** Renews this instance's key; returns whether it had to be re-added (it was reaped) and the epoch. */
+  async heartbeat(epochCandidate: string): Promise<{ readded: boolean; epoch: string }> {
+    const [added, epoch] = await this.link.script<[number, string]>(HEARTBEAT, [keys.alive(this.instance), keys.instances, keys.epoch], [
+      this.instance,
+      String(ALIVE_TTL_MS),
+      epochCandidate,
+    ]);
+    return { readded: added === 1, epoch };
+  }
+
+  /**
+   * Makes Redis agree with this instance's sockets after an outage: its old entries go
+   * (those whose sockets closed meanwhile are returned as forgotten), the live ones return.
+   */
+  async reconcile(localSockets: () => LocalSocket[]): Promise<Forgotten[]> {
+    const removed = await this.removeInstance(this.instance);
+    const sockets = localSockets();
+    await Promise.all(sockets.map((socket) => this.join(socket)));
+    const here = new Set(sockets.map((s) => s.connectionId));
+    return removed.filter((f) => !here.has(f.connectionId));
+  }
+
+  /** Forgets the connections of every instance whose heartbeat is gone. */
+  async reapDead(): Promise<Forgotten[]> {
+    const ids = (await this.link.run<string[]>("SMEMBERS", [keys.instances])).filter((id) => id !== this.instance);
+    const alive = await Promise.all(ids.map((id) => this.link.run<number | boolean>("EXISTS", [keys.alive(id)])));
+    const forgotten: Forgotten[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      if (alive[i]) continue;
+      const claimed = await this.link.run("SET", [keys.reaping(ids[i]), this.instance, "NX", "PX", String(REAP_CLAIM_MS)]);
+      if (claimed !== "OK") continue;
+      forgotten.push(...(await this.removeInstance(ids[i])));
+      await this.link.run("SREM", [keys.instances, ids[i]]);
+    }
+    return forgotten;
+  }
+
+  /** Leaves cleanly: this instance's entries and keys go. */
+  async close(): Promise<void> {
+    await this.removeInstance(this.instance);
+    await this.link.run("SREM", [keys.instances, this.instance]);
+    await this.link.run("DEL", [keys.alive(this.instance)]);
+  }
+
+  private async removeInstance(instance: string): Promise<Forgotten[]> {
+    const channels = await this.link.run<string[]>("SMEMBERS", [keys.instanceChannels(instance)]);
+    const forgotten: Forgotten[] = [];
+    for (const channel of channels) {
+      const [remaining, ...removed] = await this.link.script<[number, ...string[]]>(REAP_CHANNEL, [keys.presence(channel)], [instance]);
+      // Announced one by one, so the counts step down to what is left.
+      removed.forEach((connectionId, i) => forgotten.push({ channel, connectionId, remaining: remaining + removed.length - 1 - i }));
+    }
+    await this.link.run("DEL", [keys.instanceChannels(instance)]);
+    return forgotten;
+  }
+
+  private entry(socket: LocalSocket, displayName: string | null): string {
+    const entry: Entry = { i: this.instance, n: displayName, t: socket.connectedAt };
+    return JSON.stringify(entry);
+  }
+}
+
+/** HGETALL's flat [field, value, ...] as connection entries, ordered by connected_at. */
+function connectionsFrom(flat: string[]): ConnectionInfo[] {
+  const entries: Array<{ id: string; entry: Entry }> = [];
+  for (let i = 0; i < flat.length; i += 2) {
+    try {
+      entries.push({ id: flat[i], entry: JSON.parse(flat[i + 1]) as Entry });
+    } catch {}
+  }
+  entries.sort((a, b) => a.entry.t - b.entry.t || (a.id < b.id ? -1 : 1));
+  return entries.map(({ id, entry }) => ({ connection_id: id, display_name: entry.n, connected_at: new Date(entry.t).toISOString() }));
+}

@@ -1,0 +1,132 @@
+/**
+ * The Lua scripts. Redis runs each one atomically, so whatever must not be split between
+ * two instances (a seq and its message, a link and its use, a rate check and its count)
+ * is one script.
+ */
+
+/**
+ * Stores a message. KEYS: seq, log, client_msg_id key, epoch.
+ * ARGV: JSON before the seq, JSON after it, de-dup TTL (s), feed channel, epoch candidate,
+ * "1" when the message has a client_msg_id.
+ * Returns {duplicate (0/1), message JSON, epoch}. Publishing from inside the script puts
+ * the feed in exactly seq order.
+ */
+export const APPEND = `
+local epoch = redis.call('GET', KEYS[4])
+if not epoch then
+  epoch = ARGV[5]
+  redis.call('SET', KEYS[4], epoch)
+end
+if ARGV[6] == '1' then
+  local existing = redis.call('GET', KEYS[3])
+  if existing then
+    local stored = redis.call('ZRANGEBYSCORE', KEYS[2], existing, existing)
+    if stored[1] then return {1, stored[1], epoch} end
+  end
+end
+local seq = redis.call('INCR', KEYS[1])
+local body = ARGV[1] .. seq .. ARGV[2]
+redis.call('ZADD', KEYS[2], seq, body)
+if ARGV[6] == '1' then redis.call('SET', KEYS[3], seq, 'EX', ARGV[3]) end
+redis.call('PUBLISH', ARGV[4], 'm' .. seq .. ' ' .. body)
+return {0, body, epoch}
+`;
+
+/** KEYS: presence, instance channels. ARGV: connection id, entry, channel. Returns HGETALL. */
+export const JOIN = `
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return redis.call('HGETALL', KEYS[1])
+`;
+
+/** KEYS: presence, instance channels. ARGV: connection id, channel, "1" when the instance has no other. Returns HLEN. */
+export const LEAVE = `
+redis.call('HDEL', KEYS[1], ARGV[1])
+if ARGV[3] == '1' then redis.call('SREM', KEYS[2], ARGV[2]) end
+return redis.call('HLEN', KEYS[1])
+`;
+
+/** KEYS: presence. ARGV: connection id, entry. Only updates an entry that still exists. */
+export const RENAME = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 0
+`;
+
+/**
+ * The heartbeat. KEYS: alive, instances, epoch. ARGV: instance, TTL (ms), epoch candidate.
+ * Returns {1 when the instance was (re-)added to the set, epoch}.
+ */
+export const HEARTBEAT = `
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
+local added = redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('SET', KEYS[3], ARGV[3], 'NX')
+return {added, redis.call('GET', KEYS[3])}
+`;
+
+/**
+ * Forgets a dead instance's connections in one channel. KEYS: presence. ARGV: instance.
+ * Returns {remaining, removed connection ids...}.
+ */
+export const REAP_CHANNEL = `
+local entries = redis.call('HGETALL', KEYS[1])
+local removed = {}
+for i = 1, #entries, 2 do
+  local ok, entry = pcall(cjson.decode, entries[i + 1])
+  if ok and entry['i'] == ARGV[1] then
+    redis.call('HDEL', KEYS[1], entries[i])
+    removed[#removed + 1] = entries[i]
+  end
+end
+local result = {redis.call('HLEN', KEYS[1])}
+for _, id in ipairs(removed) do result[#result + 1] = id end
+return result
+`;
+
+/** KEYS: link. ARGV: email, expires_at, usable ("1"/"0"), when to forget it (ms). */
+export const SAVE_LINK = `
+redis.call('HSET', KEYS[1], 'email', ARGV[1], 'expires_at', ARGV[2], 'usable', ARGV[3])
+return redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+`;
+
+/** KEYS: link. Makes an existing link unusable. */
+export const DISABLE_LINK = `
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'usable', '0') end
+return 0
+`;
+
+/**
+ * Uses a magic link. KEYS: link. Returns false when unknown, used or disabled, else
+ * {email, expires_at}; marks it used in the same step.
+ */
+export const CONSUME_LINK = `
+local link = redis.call('HMGET', KEYS[1], 'email', 'expires_at', 'usable')
+if not link[1] or link[3] ~= '1' then return false end
+redis.call('HSET', KEYS[1], 'usable', '0')
+return {link[1], link[2]}
+`;
+
+/**
+ * Sliding-window limits over several keys. KEYS: the rate keys. ARGV: now, window (ms),
+ * a unique member, then each key's limit. Counts a hit on every key only when all are
+ * under their limit; returns the longest wait in ms (0 = allowed).
+ */
+export const RATE_LIMIT = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local wait = 0
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) >= tonumber(ARGV[3 + i]) then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    local until_free = window
+    if oldest[2] then until_free = tonumber(oldest[2]) + window - now end
+    if until_free > wait then wait = until_free end
+  end
+end
+if wait > 0 then return wait end
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[3])
+  redis.call('PEXPIRE', key, window)
+end
+return 0
+`;

@@ -1,0 +1,21 @@
+/**
+ * Builds the Redis store (REDIS_URL): messages, presence, sign-in and sessions shared by
+ * every instance. Starts even when Redis is unreachable: /healthz answers 503 until the
+ * link comes up, and the link keeps trying.
+ */
+import type { Config } from "../../server/config";
+import type { Store } from "../index";
+import type { TopicPublisher } from "../local-fanout";
+import { RedisAuthStore } from "./auth-store-redis";
+import { RedisEngine } from "./engine-redis";
+
+export async function createRedisStore(config: Config, publish: TopicPublisher): Promise<Store> {
+  const engine = new RedisEngine(config.redisUrl!, publish);
+  await engine.start();
+  const auth = new RedisAuthStore(engine.link);
+  return {
+    engine,
+    auth,
+    close: () => engine.close(),
+  };
+}

@@ -144,7 +144,7 @@ export function roomzEnv(t: Target, port: number, dataDir: string, extra: Record
     JWT_SECRET_KEY: t.secret,
     ALLOWED_EMAILS_FILE: allowListFile(dataDir),
     ALLOWED_EMAILS: "",
-    MESSAGE_RATE_LIMIT: "10000" // 1,000 msg/s per connection; the bench needs at most 320 (64,000 msg/s over 200 senders),
+    MESSAGE_RATE_LIMIT: "10000", // 1,000 msg/s per connection; the bench needs at most 320 (64,000 msg/s over 200 senders)
     MAX_CONNECTIONS_PER_USER: "2000",
     ...extra,
   };

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { TestServer } from "../helpers/server";
-import { WsClient, type Frame } from "../helpers/ws-client";
+import { RawWsClient, WsClient, encodeClientFrame, type Frame } from "../helpers/ws-client";
 import { TIME, allHistory, connectUser, freshUser, startWsServer } from "./support";
 
 let server: TestServer;
@@ -75,6 +75,15 @@ describe("bad frames get bad_frame and never close the connection", () => {
       expect(reply.ref).toBe(ref);
     }
     await stillWorks(c);
+    c.close();
+  });
+
+  test("an unknown type is unknown_type whatever its data (the server can't judge data of a type it doesn't know)", async () => {
+    const { clients: [c] } = await connectUser(server, freshUser());
+    for (const data of [5, [], "x", null, {}]) {
+      const reply = await c.request("bogus", data);
+      expect({ data, code: reply.data.code }).toEqual({ data, code: "unknown_type" });
+    }
     c.close();
   });
 
@@ -258,6 +267,27 @@ describe("frame size", () => {
     await stillWorks(again);
     again.close();
     other.close();
+  });
+});
+
+describe("fragmented frames", () => {
+  test("a text frame in fragments is one frame; fragments adding up to more than MAX_FRAME_BYTES close with 1009", async () => {
+    const { jwt } = await connectUser(server, freshUser(), 0);
+    const raw = await RawWsClient.connect(server.wsUrl, { jwt });
+    await raw.until(() => raw.frames.some((f) => f.type === "authenticated"), "authenticated");
+    const text = JSON.stringify({ type: "message", ref: "frag", data: { content: "fragmented hello" } });
+    raw.write(encodeClientFrame(text.slice(0, 10), 0x1, false));
+    raw.write(encodeClientFrame(text.slice(10, 20), 0x0, false));
+    raw.write(encodeClientFrame(text.slice(20), 0x0, true));
+    await raw.until(() => raw.frames.some((f) => f.type === "message"), "the message");
+    expect(raw.frames.find((f) => f.ref === "frag")!.type).toBe("ack");
+    expect(raw.frames.find((f) => f.type === "message")!.data.content).toBe("fragmented hello");
+    const big = JSON.stringify({ type: "message", ref: "big", data: { content: "a".repeat(70000) } });
+    for (let i = 0; i < big.length; i += 10000) raw.write(encodeClientFrame(big.slice(i, i + 10000), i === 0 ? 0x1 : 0x0, i + 10000 >= big.length));
+    await raw.until(() => raw.closeInfo !== null, "the close frame");
+    expect(raw.closeInfo!.code).toBe(1009);
+    expect(raw.frames.some((f) => f.ref === "big")).toBe(false);
+    raw.close();
   });
 });
 

@@ -158,6 +158,27 @@ describe("since replay", () => {
     for (const x of [c, reset, same, noSince]) x.close();
   });
 
+  test("a client that reads promptly is not closed (4008) by its own since replay of 500 long messages", async () => {
+    // 500 messages of 4000 emoji: an 8 MB replay, more than the default SEND_BUFFER_BYTES (1 MiB).
+    const email = freshUser();
+    const { jwt, clients } = await connectUser(server, email, 4);
+    const content = "😀".repeat(4000);
+    await Promise.all(
+      clients.map(async (c) => {
+        const replies = [];
+        for (let i = 0; i < 125; i++) replies.push(c.request("message", { content }, { timeoutMs: 30000 }));
+        for (const r of await Promise.all(replies)) expect(r.type).toBe("ack");
+      }),
+    );
+    for (const c of clients) c.close();
+    const reader = await WsClient.connect(server.wsUrl, { jwt, since: 0 }); // Bun's client reads as fast as it can
+    expect(reader.replay!.data.messages.length).toBe(500);
+    await Bun.sleep(1000);
+    expect(reader.closeInfo).toBeNull();
+    expect((await reader.request("ping")).type).toBe("ack");
+    reader.close();
+  }, 30000);
+
   test("a replay racing live sends: every later seq arrives exactly once, in order, replay first", async () => {
     const email = freshUser();
     const { jwt, clients: senders } = await connectUser(server, email, 3);

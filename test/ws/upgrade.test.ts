@@ -68,6 +68,21 @@ describe("upgrade refusals", () => {
     client.close();
   });
 
+  test("with PUBLIC_URL set, its origin (default port normalised) is the only one accepted, whatever the Host", async () => {
+    const withPublic = await startWsServer({ PUBLIC_URL: "https://chat.example.com" });
+    try {
+      const jwt = await signIn(withPublic, freshUser());
+      for (const origin of ["https://chat.example.com", "https://chat.example.com:443", "https://CHAT.example.com"])
+        expect({ origin, status: (await rawUpgrade(withPublic.wsUrl, { jwt, origin })).status }).toEqual({ origin, status: 101 });
+      for (const origin of [`http://127.0.0.1:${withPublic.port}`, "http://chat.example.com", "https://chat.example.com:8443", "https://evil.chat.example.com"])
+        expectProblem(await rawUpgrade(withPublic.wsUrl, { jwt, origin }), 403, "bad_origin");
+      // no Origin at all (CLI, bots): allowed
+      expect((await rawUpgrade(withPublic.wsUrl, { jwt })).status).toBe(101);
+    } finally {
+      await withPublic.stop();
+    }
+  });
+
   test("403 not_allowed for a valid session of an address not on the allow-list", async () => {
     const jwt = mintJwt("stranger@example.com");
     expectProblem(await rawUpgrade(server.wsUrl, { jwt }), 403, "not_allowed");

@@ -5,13 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { TestServer } from "../helpers/server";
-import { WsClient } from "../helpers/ws-client";
+import { WsClient, within } from "../helpers/ws-client";
 import { allHistory, connectUser, freshUser, startWsServer } from "./support";
 
 const LIMIT = 5;
 let server: TestServer;
 beforeAll(async () => {
-  server = await startWsServer({ MESSAGE_RATE_LIMIT: String(LIMIT) });
+  // small configured limits too: MAX_MESSAGE_LENGTH and MAX_FRAME_BYTES (>= 12 x 100 + 1024)
+  server = await startWsServer({ MESSAGE_RATE_LIMIT: String(LIMIT), MAX_MESSAGE_LENGTH: "100", MAX_FRAME_BYTES: "4096" });
 });
 afterAll(() => server?.stop());
 
@@ -69,11 +70,26 @@ describe("message rate limit", () => {
     const { clients: [c] } = await connectUser(server, freshUser());
     expect((await c.request("message", { content: "   " })).data.code).toBe("empty_message");
     expect((await c.request("message", { content: "\u3000" })).data.code).toBe("empty_message");
-    expect((await c.request("message", { content: "x".repeat(4001) })).data.code).toBe("message_too_long");
+    expect((await c.request("message", { content: "x".repeat(101) })).data.code).toBe("message_too_long");
     expect((await c.request("message", { content: "ok 1" })).type).toBe("ack");
     expect((await c.request("message", { content: "ok 2" })).type).toBe("ack");
     const sixth = await c.request("message", { content: "the sixth message frame in 10 s" });
     expect({ type: sixth.type, code: sixth.data.code }).toEqual({ type: "error", code: "rate_limited" });
     c.close();
+  });
+
+  test("configured MAX_MESSAGE_LENGTH and MAX_FRAME_BYTES are the limits", async () => {
+    const { jwt, clients: [c] } = await connectUser(server, freshUser());
+    expect((await c.request("message", { content: "😀".repeat(100) })).type).toBe("ack");
+    expect((await c.request("message", { content: "😀".repeat(101) })).data.code).toBe("message_too_long");
+    const frame = (n: number) => `{"type":"ping","ref":"pad","data":{"pad":"${"p".repeat(n - 45)}"}}`;
+    expect(frame(4096).length).toBe(4096);
+    c.send(frame(4096));
+    expect((await c.waitFor((f) => f.ref === "pad")).type).toBe("ack");
+    c.send(frame(4097));
+    expect((await within(c.closed, 5000, "close")).code).toBe(1009);
+    const again = await WsClient.connect(server.wsUrl, { jwt });
+    expect((await again.request("ping")).type).toBe("ack");
+    again.close();
   });
 });

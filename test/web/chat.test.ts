@@ -65,6 +65,8 @@ test("messages reach the other tab and the library client, labelled by connectio
 
   await send(pageA, "hello from the laptop");
   await waitText(pageB, "hello from the laptop");
+  // Screen readers hear it through the live region.
+  await pageB.waitForFunction(() => document.querySelector('[data-testid="live"]')?.textContent === "Laptop: hello from the laptop");
   const fromA = messagesOf(pageB).locator("li.msg", { hasText: "hello from the laptop" });
   expect(await fromA.locator(".who").textContent()).toBe("Laptop");
   expect(await fromA.locator("time").getAttribute("datetime")).toMatch(/^\d{4}-\d\d-\d\dT/);
@@ -181,6 +183,18 @@ test("a refused send shows as failed, and Retry sends it once", async () => {
   await waitText(pageA, "burst 51");
   const texts = await shownMessages(pageA);
   expect(texts.filter((t) => t.startsWith("burst ")).length).toBe(51);
+}, SLOW);
+
+test("log out ends only this session", async () => {
+  const { context } = await newContext(browser);
+  const page = await signedInPage(server, context, "alice@example.com");
+  await page.getByRole("button", { name: "Log out", exact: true }).click();
+  expect(await page.getByTestId("signin-notice").textContent()).toBe("You are logged out.");
+  await page.reload();
+  await page.getByLabel("Email address").waitFor();
+  await send(pageA, "still here");
+  await waitText(pageB, "still here");
+  await context.close();
 }, SLOW);
 
 test("log out everywhere ends the other tab's session too", async () => {

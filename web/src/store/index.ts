@@ -33,7 +33,7 @@ export function createAppStore(client: ChatClient) {
   client.on("display_name_changed", presence.renamed);
   client.on("connection_state", (s) => {
     presence.connectionState(s);
-    if (s.status === "stopped" && state.phase === "chat" && s.reason && ENDED.test(s.reason)) {
+    if (s.status === "stopped" && state.phase === "chat" && !session.isLeaving() && s.reason && ENDED.test(s.reason)) {
       session.signedOut("Your session ended. Sign in again to continue.");
     }
   });
@@ -51,7 +51,7 @@ export function createAppStore(client: ChatClient) {
       } else if (info.code === "not_allowed") {
         session.signedOut("This address is no longer allowed on this server.");
       } else {
-        setState("chat", "banner", `Couldn't connect: ${info.message}`);
+        setState("chat", { banner: `Couldn't connect: ${info.message}`, bannerRetry: true });
       }
     }
   }

@@ -84,7 +84,11 @@ export function createSessionActions(state: AppState, setState: SetStoreFunction
     setState("signIn", { status: "idle", error: null });
   }
 
+  /** True while this tab itself is logging out, so the core's "stopped" is expected. */
+  let leaving = false;
+
   async function logout(everywhere: boolean) {
+    leaving = true;
     try {
       if (everywhere) await client.logoutAll();
       else await client.logout();
@@ -92,15 +96,17 @@ export function createSessionActions(state: AppState, setState: SetStoreFunction
       const info = errorInfo(error);
       // Without a session there is nothing left to end; anything else must be said.
       if (info.code !== "unauthenticated") {
-        setState("chat", "banner", `Logging out failed: ${info.message} Try again.`);
+        setState("chat", { banner: `Logging out failed: ${info.message} Check your connection, then log out again.`, bannerRetry: false });
         return;
       }
+    } finally {
+      leaving = false;
     }
     client.close();
     signedOut(everywhere ? "You are logged out on every device." : "You are logged out.");
   }
 
-  return { load, requestLink, editAddress, logout, signedOut };
+  return { load, requestLink, editAddress, logout, signedOut, isLeaving: () => leaving };
 }
 
 function rateLimitText(seconds: number): string {

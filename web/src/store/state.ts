@@ -48,6 +48,8 @@ export interface ChatState {
   history: { loading: boolean; hasMore: boolean; error: string | null; loaded: boolean };
   /** A problem to show above the timeline (logout failed, connection refused), or null. */
   banner: string | null;
+  /** Whether the banner offers to connect again. */
+  bannerRetry: boolean;
   /** The latest line for the screen-reader live region. */
   announcement: string;
 }
@@ -72,6 +74,7 @@ export function initialChat(): ChatState {
     nameError: null,
     history: { loading: false, hasMore: false, error: null, loaded: false },
     banner: null,
+    bannerRetry: false,
     announcement: "",
   };
 }

@@ -52,9 +52,11 @@ export function Chat(props: { chat: ChatState; actions: ChatActions }) {
       <Show when={props.chat.banner}>
         <div class="banner" role="alert">
           <span>{props.chat.banner}</span>
-          <button type="button" onClick={() => a.reconnect()}>
-            Try again
-          </button>
+          <Show when={props.chat.bannerRetry}>
+            <button type="button" onClick={() => a.reconnect()}>
+              Try again
+            </button>
+          </Show>
           <button type="button" class="quiet-button" onClick={() => a.dismissBanner()} aria-label="Dismiss">
             ×
           </button>

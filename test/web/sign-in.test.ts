@@ -59,6 +59,22 @@ test("signing in through the console magic link and the confirm page opens the c
   await context.close();
 }, SLOW);
 
+test("from 'check your email' a new link can be sent, or another address used", async () => {
+  const { context } = await newContext(browser);
+  const page = await context.newPage();
+  await page.goto(server.url);
+  await page.getByLabel("Email address").fill("carol@example.com");
+  await page.getByRole("button", { name: "Send sign-in link" }).click();
+  await page.getByRole("heading", { name: "Check your email" }).waitFor();
+  const from = server.output.length;
+  await page.getByRole("button", { name: "Send a new link" }).click();
+  await magicLink(server, "carol@example.com", from);
+  await page.getByRole("button", { name: "Send a new link" }).waitFor();
+  await page.getByRole("button", { name: "Use a different address" }).click();
+  expect(await page.getByLabel("Email address").inputValue()).toBe("carol@example.com");
+  await context.close();
+}, SLOW);
+
 test("?error= codes are explained, the address bar is cleaned, and the form is offered again", async () => {
   const { context } = await newContext(browser);
   const page = await context.newPage();

@@ -59,13 +59,14 @@ export function createSessionActions(state: AppState, setState: SetStoreFunction
       setState("signIn", "error", rateLimitText((state.signIn.retryAt - Date.now()) / 1000));
       return;
     }
-    setState("signIn", "status", "sending");
+    const again = state.signIn.status === "sent";
+    setState("signIn", "status", again ? "resending" : "sending");
     try {
       await client.requestMagicLink(address);
       setState("signIn", { status: "sent", notice: null, retryAt: null });
     } catch (error) {
       const info = errorInfo(error);
-      setState("signIn", "status", "idle");
+      setState("signIn", "status", again ? "sent" : "idle");
       if (info.code === "rate_limited") {
         const wait = info.retryAfterSeconds ?? 60;
         setState("signIn", { error: rateLimitText(wait), retryAt: Date.now() + wait * 1000 });

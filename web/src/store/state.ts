@@ -5,7 +5,8 @@ import type { ConnectionStatus } from "./client-port";
 export type Phase = "loading" | "unreachable" | "signed-out" | "chat";
 
 export interface SignInState {
-  status: "idle" | "sending" | "sent";
+  /** "resending": asking for another link from the "check your email" page. */
+  status: "idle" | "sending" | "sent" | "resending";
   email: string;
   /** A sentence to show above the form, or null. */
   error: string | null;

@@ -24,7 +24,7 @@ export function SignIn(props: SignInProps) {
           </p>
         </Show>
         <Show
-          when={props.state.status === "sent"}
+          when={props.state.status === "sent" || props.state.status === "resending"}
           fallback={
             <form class="signin-form" onSubmit={submit} aria-describedby="signin-help" novalidate>
               <p id="signin-help">Sign in with your email address. We'll send you a link; no password needed.</p>
@@ -62,8 +62,8 @@ export function SignIn(props: SignInProps) {
             </p>
             <p class="hint">Nothing arrived after a few minutes? Check your spam folder, or send a new link.</p>
             <div class="row">
-              <button type="button" onClick={() => props.onRequest(props.state.email)}>
-                Send a new link
+              <button type="button" onClick={() => props.onRequest(props.state.email)} disabled={props.state.status === "resending"}>
+                {props.state.status === "resending" ? "Sending…" : "Send a new link"}
               </button>
               <button type="button" onClick={() => props.onEdit()}>
                 Use a different address

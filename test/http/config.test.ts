@@ -4,7 +4,7 @@
  * ALLOWED_EMAILS_FILE is re-read on SIGHUP.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, freePort, signIn, startServer, tempDir, type TestServer } from "../helpers/server";
 import { bearer, eventually, expectNoSecretsInOutput, expectProblem, me, requestLink } from "./support";
@@ -43,28 +43,20 @@ async function run(env: Record<string, string>): Promise<Outcome> {
 const scratch = tempDir();
 const aFile = join(scratch, "plain-file");
 writeFileSync(aFile, "not a directory\n");
-const aDirectory = join(scratch, "a-directory");
-mkdirSync(aDirectory);
 
 const BAD: Array<[string, Record<string, string>, string]> = [
   ["PORT=abc", { PORT: "abc" }, "PORT"],
   ["PORT=70000", { PORT: "70000" }, "PORT"],
-  ["PORT=-1", { PORT: "-1" }, "PORT"],
-  ["PUBLIC_URL not a URL", { PUBLIC_URL: "chat example com" }, "PUBLIC_URL"],
   ["PUBLIC_URL ftp://", { PUBLIC_URL: "ftp://chat.example.com" }, "PUBLIC_URL"],
   ["JWT_SECRET_KEY of 31 characters", { JWT_SECRET_KEY: "k".repeat(31) }, "JWT_SECRET_KEY"],
   ["EMAIL_SENDER=smtp", { EMAIL_SENDER: "smtp" }, "EMAIL_SENDER"],
   ["EMAIL_SENDER=resend without RESEND_API_KEY", { EMAIL_SENDER: "resend" }, "RESEND_API_KEY"],
-  ["EMAIL_SENDER=resend with an empty quoted RESEND_API_KEY", { EMAIL_SENDER: "resend", RESEND_API_KEY: '""' }, "RESEND_API_KEY"],
   ["ALLOWED_EMAILS_FILE missing", { ALLOWED_EMAILS_FILE: join(scratch, "no-such-file.txt") }, "ALLOWED_EMAILS_FILE"],
-  ["ALLOWED_EMAILS_FILE a directory", { ALLOWED_EMAILS_FILE: aDirectory }, "ALLOWED_EMAILS_FILE"],
   ["JWT_EXPIRY_DAYS=0", { JWT_EXPIRY_DAYS: "0" }, "JWT_EXPIRY_DAYS"],
   ["MAGIC_LINK_EXPIRY_MINUTES=0", { MAGIC_LINK_EXPIRY_MINUTES: "0" }, "MAGIC_LINK_EXPIRY_MINUTES"],
   ["MAGIC_LINK_RATE_LIMIT=0", { MAGIC_LINK_RATE_LIMIT: "0" }, "MAGIC_LINK_RATE_LIMIT"],
-  ["MAGIC_LINK_IP_RATE_LIMIT=0", { MAGIC_LINK_IP_RATE_LIMIT: "0" }, "MAGIC_LINK_IP_RATE_LIMIT"],
   ["MAGIC_LINK_IP_RATE_LIMIT=lots", { MAGIC_LINK_IP_RATE_LIMIT: "lots" }, "MAGIC_LINK_IP_RATE_LIMIT"],
   ["TRUST_PROXY=maybe", { TRUST_PROXY: "maybe" }, "TRUST_PROXY"],
-  ["TRUST_PROXY=yes", { TRUST_PROXY: "yes" }, "TRUST_PROXY"],
   ["MAX_CONNECTIONS_PER_USER=0", { MAX_CONNECTIONS_PER_USER: "0" }, "MAX_CONNECTIONS_PER_USER"],
   ["MAX_MESSAGE_LENGTH=0", { MAX_MESSAGE_LENGTH: "0" }, "MAX_MESSAGE_LENGTH"],
   ["MESSAGE_RATE_LIMIT=0", { MESSAGE_RATE_LIMIT: "0" }, "MESSAGE_RATE_LIMIT"],
@@ -83,7 +75,7 @@ beforeAll(async () => {
     for (let next = queue.shift(); next; next = queue.shift()) outcomes.set(next[0], await run(next[1]));
   };
   await Promise.all([worker(), worker(), worker()]);
-}, 60_000);
+}, 120_000);
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -4,9 +4,12 @@
  * end-of-file scan that no token or JWT was printed anywhere but the console sender's
  * magic-link line.
  */
-import { expect } from "bun:test";
+import { expect, setDefaultTimeout } from "bun:test";
 import { createHmac } from "node:crypto";
 import type { TestServer } from "../helpers/server";
+
+// Each test may start a real server process; on a busy machine that takes seconds.
+setDefaultTimeout(30_000);
 
 export const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 

@@ -239,6 +239,18 @@ describe("POST /auth/verify", () => {
     expect(missing.headers.get("location")).toBe("/?error=invalid_token");
   });
 
+  test("form: the media type is recognised with parameters and in any case (RFC 9110)", async () => {
+    for (const type of ["application/x-www-form-urlencoded; charset=UTF-8", "Application/X-WWW-Form-Urlencoded"]) {
+      const res = await fetch(`${server.url}${PATH}`, {
+        method: "POST",
+        headers: { "content-type": type },
+        body: `token=${"D".repeat(43)}`,
+        redirect: "manual",
+      });
+      expect(`${type}: ${res.status} ${res.headers.get("location")}`).toBe(`${type}: 303 /?error=invalid_token`);
+    }
+  });
+
   test("exactly one of two concurrent verifications of the same token succeeds (JSON and form alike)", async () => {
     for (let round = 0; round < 6; round++) {
       const t = await token(server, "race@example.com");

@@ -2,8 +2,10 @@
  * POST /auth/request-magic-link (PROTOCOL.md section 1): validation, normalisation, the
  * allow-list probe, both rate limits with Retry-After, TRUST_PROXY and X-Forwarded-For.
  */
+import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startServer, type TestServer } from "../helpers/server";
+import { join } from "node:path";
+import { startServer, tempDir, type TestServer } from "../helpers/server";
 import { consoleTokens, expectNoSecretsInOutput, expectProblem, metrics, postJson, requestLink } from "./support";
 
 const PATH = "/auth/request-magic-link";
@@ -246,5 +248,42 @@ describe("TRUST_PROXY=true: the client address is the rightmost X-Forwarded-For 
     expect((await requestLink(other, "q1@example.com", { "x-forwarded-for": "203.0.113.20" })).status).toBe(200);
     expect((await requestLink(other, "q2@example.com", { "x-forwarded-for": "203.0.113.21" })).status).toBe(200);
     expect((await requestLink(other, "q3@example.com", { "x-forwarded-for": "203.0.113.21" })).status).toBe(429);
+  });
+});
+
+describe("the rate limits are sliding windows of one hour (hit times shifted in the stopped server's database)", () => {
+  // The schema is the embedded store's own: rate_hits(key, at). This test ages the hits
+  // instead of waiting an hour.
+  test("Retry-After counts down to when the oldest hit leaves the window; once it has, the address may ask again", async () => {
+    const dataDir = tempDir();
+    const server = await startServer({ env: { ALLOWED_EMAILS: "slide@example.com", MAGIC_LINK_RATE_LIMIT: "2", MAGIC_LINK_IP_RATE_LIMIT: "1000" }, dataDir });
+    servers.push(server);
+    for (let i = 0; i < 2; i++) expect((await requestLink(server, "slide@example.com")).status).toBe(200);
+    await expectProblem(await requestLink(server, "slide@example.com"), 429, "rate_limited", PATH);
+
+    const age = (offsets: number[]) => {
+      const db = new Database(join(dataDir, "roomz.sqlite"));
+      const rows = db.query("SELECT rowid AS id FROM rate_hits WHERE key LIKE '%slide@example.com%' ORDER BY at").all() as Array<{ id: number }>;
+      expect(rows.length).toBe(2);
+      rows.forEach((row, i) => db.query("UPDATE rate_hits SET at = ? WHERE rowid = ?").run(Date.now() - offsets[i], row.id));
+      db.close();
+    };
+
+    // Oldest hit 59 min 30 s ago: still limited, for about 30 more seconds.
+    expect(await server.stop()).toBe(0);
+    age([3_570_000, 1_000]);
+    await server.start();
+    const res = await requestLink(server, "slide@example.com");
+    const retryAfter = Number(res.headers.get("retry-after"));
+    await expectProblem(res, 429, "rate_limited", PATH);
+    expect(retryAfter).toBeGreaterThanOrEqual(20);
+    expect(retryAfter).toBeLessThanOrEqual(31);
+
+    // Oldest hit just over an hour ago: one hit left in the window, so one more request is allowed.
+    expect(await server.stop()).toBe(0);
+    age([3_601_000, 1_000]);
+    await server.start();
+    expect((await requestLink(server, "slide@example.com")).status).toBe(200);
+    await expectProblem(await requestLink(server, "slide@example.com"), 429, "rate_limited", PATH);
   });
 });

@@ -130,6 +130,16 @@ describe("JWT checks", () => {
     await expectProblem(res, 403, "not_allowed", "/auth/me");
   });
 
+  test("the checks run in the contract's order: expiry, revocation and version come before the allow-list (401, not 403)", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    // Not allowed AND expired: the expiry is checked first.
+    await expect401(bearer(mintJwt(HS256, sessionClaims("mallory@example.com", { iat: now - 7200, exp: now - 10 }), KNOWN_SECRET)));
+    // Not allowed AND an old session version: the version is checked first.
+    await expect401(bearer(mintJwt(HS256, sessionClaims("mallory@example.com", { ver: 7 }), KNOWN_SECRET)));
+    // Not allowed AND a bad signature.
+    await expect401(bearer(mintJwt(HS256, sessionClaims("mallory@example.com"), "another-secret-key-that-is-long-enough-000")));
+  });
+
   test("garbage tokens: 401", async () => {
     for (const junk of ["x", "a.b.c", "....", "eyJ.eyJ.eyJ", "Bearer", "%00"]) await expect401(bearer(junk));
   });

@@ -5,6 +5,7 @@ import { createRoomzClient } from "./store/client";
 import { StoreProvider, createAppStore } from "./store";
 import "./styles/base.css";
 import "./styles/chat.css";
+import "./styles/timeline.css";
 
 const store = createAppStore(createRoomzClient());
 render(

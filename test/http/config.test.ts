@@ -198,6 +198,24 @@ describe("ALLOWED_EMAILS_FILE is re-read on SIGHUP", () => {
     await eventually(async () => expect(await getsLink("erin@example.com")).toBe(true));
   });
 
+  test("a session logged out while its address was off the list stays logged out when the address comes back", async () => {
+    writeFileSync(file, "frank@example.com\nerin@example.com\n");
+    process.kill(server.proc.pid, "SIGHUP");
+    await eventually(async () => expect(await getsLink("erin@example.com")).toBe(true));
+    const erin = await signIn(server, "erin@example.com");
+    secrets.push(erin);
+    writeFileSync(file, "frank@example.com\n");
+    process.kill(server.proc.pid, "SIGHUP");
+    await eventually(async () => expect((await me(server, bearer(erin))).status).toBe(403));
+    const logout = await fetch(`${server.url}/auth/logout`, { method: "POST", headers: bearer(erin) });
+    expect(logout.status).toBe(200);
+    writeFileSync(file, "frank@example.com\nerin@example.com\n");
+    process.kill(server.proc.pid, "SIGHUP");
+    await eventually(async () => expect(await getsLink("erin@example.com")).toBe(true));
+    // The person logged this session out; it must not come back to life.
+    await expectProblem(await me(server, bearer(erin)), 401, "unauthenticated", "/auth/me");
+  });
+
   test("a file that becomes unreadable does not stop the server", async () => {
     rmSync(file);
     process.kill(server.proc.pid, "SIGHUP");

@@ -161,7 +161,7 @@ describe("the allow-list can't be probed", () => {
     }
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
     // Generous: sending mail must not happen before the answer.
-    expect(Math.abs(median(allowed) - median(unknown))).toBeLessThan(50);
+    expect(Math.abs(median(allowed) - median(unknown))).toBeLessThan(100);
   });
 });
 

@@ -64,8 +64,25 @@ export class Generator {
     });
   }
 
-  /** Runs a command while measuring the target's CPU time, wall time and peak RSS. */
+  /**
+   * Waits (at most `maxWaitMs`) for a moment when the rest of the machine uses under
+   * `maxPct` % of a core, judged over 500 ms windows; returns the last window's load.
+   */
+  async quiet(maxPct = 25, maxWaitMs = 8000): Promise<number> {
+    const ours = () => sumCpu([...this.target.pids(), this.pid, process.pid]);
+    const deadline = Date.now() + maxWaitMs;
+    for (;;) {
+      const b0 = busyMicros(), o0 = ours();
+      await Bun.sleep(500);
+      const pct = Math.max(0, Math.round(((busyMicros() - b0 - (ours() - o0)) / 500_000) * 100));
+      if (pct < maxPct || Date.now() > deadline) return pct;
+    }
+  }
+
+  /** Runs a command while measuring the target's CPU time, wall time and peak RSS; first
+   * waits a little for the machine to be quiet. */
   async measured(op: string, args: object = {}) {
+    const otherBeforePct = await this.quiet();
     const pids = this.target.pids();
     const cpu0 = sumCpu(pids);
     const gcpu0 = cpuMicros(this.pid);
@@ -90,6 +107,7 @@ export class Generator {
       genProcCpuPct: Math.round((genCpuUs / 1000 / wallMs) * 100),
       // CPU used on the machine by everything else (other sessions' tests, the runner).
       otherCpuPct: Math.max(0, Math.round((otherUs / 1000 / wallMs) * 100)),
+      otherBeforePct,
       wallMs: Math.round(wallMs),
       serverPeakRssKiB: peakRss,
       serverRssKiB: sumRss(pids),

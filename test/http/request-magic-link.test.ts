@@ -194,6 +194,11 @@ describe("rate limit per address", () => {
     expect((await requestLink(server, "other@example.com")).status).toBe(200);
   });
 
+  test("concurrent requests can't slip past the limit", async () => {
+    const results = await Promise.all(Array.from({ length: 8 }, () => requestLink(server, "burst@example.com")));
+    expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 429, 429, 429, 429, 429]);
+  });
+
   test("unknown addresses count toward the limit too", async () => {
     for (let i = 0; i < 3; i++) expect((await requestLink(server, "nobody@example.com")).status).toBe(200);
     await expectProblem(await requestLink(server, "nobody@example.com"), 429, "rate_limited", PATH);

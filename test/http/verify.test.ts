@@ -90,6 +90,32 @@ describe("GET /auth/verify", () => {
     expect(verified.status).toBe(200);
   });
 
+  test("submitting the page's own form signs in (the browser flow)", async () => {
+    const t = await token(server, "page@example.com");
+    const html = await (await getPage(server, t)).text();
+    const form = /<form\b([^>]*)>([^]*?)<\/form>/i.exec(html);
+    expect(form).not.toBeNull();
+    const action = /action=["']?([^"'\s>]+)/i.exec(form![1])![1];
+    const fields = new URLSearchParams();
+    for (const input of form![2].matchAll(/<input\b[^>]*>/gi)) {
+      const name = /name=["']?([^"'\s>]+)/i.exec(input[0])?.[1];
+      const value = /value=["']?([^"'\s>]*)/i.exec(input[0])?.[1] ?? "";
+      if (name) fields.set(name, value.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n))).replace(/&amp;/g, "&"));
+    }
+    const res = await fetch(new URL(action, server.url), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: server.url },
+      body: fields.toString(),
+      redirect: "manual",
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/");
+    const cookie = res.headers.getSetCookie()[0] ?? "";
+    const jwt = /^session_token=([^;]+)/.exec(cookie)?.[1] ?? "";
+    seenSecrets.push(jwt);
+    expect((await me(server, { cookie: `session_token=${jwt}` })).status).toBe(200);
+  });
+
   test("the address on the page is HTML-escaped", async () => {
     const t = await token(server, "x<b>y&z@example.com");
     const res = await getPage(server, t);

@@ -129,6 +129,26 @@ describe("faults: storage refused at start", () => {
     expect((await fetch(`${again.url}/auth/me`, { headers: { authorization: `Bearer ${jwt}` } })).status).toBe(200);
   }, 30000);
 
+  test("a damaged database file: one line, non-zero exit, nothing listening", async () => {
+    const dataDir = tempDir();
+    writeFileSync(join(dataDir, "roomz.sqlite"), Buffer.alloc(8192, 0x5a));
+    const result = await expectRefusedStart({}, dataDir);
+    expect(result.answered).toBe(false);
+    expect(result.code).not.toBe(0);
+    expectOneClearLine(result.output, /database|sqlite/i);
+  }, 20000);
+
+  test("a database from a newer Roomz (schema version ahead): one line, non-zero exit, nothing listening", async () => {
+    const dataDir = tempDir();
+    const db = new Database(join(dataDir, "roomz.sqlite"));
+    db.exec("PRAGMA user_version = 99");
+    db.close();
+    const result = await expectRefusedStart({}, dataDir);
+    expect(result.answered).toBe(false);
+    expect(result.code).not.toBe(0);
+    expectOneClearLine(result.output, /newer/);
+  }, 20000);
+
   test("database held by another running Roomz on the same directory: the second exits 2 with one line", async () => {
     const dataDir = tempDir();
     const running = await startServer({ dataDir, env: { JWT_SECRET_KEY: SECRET } });

@@ -97,6 +97,41 @@ describe("security: secrets at rest and in logs", () => {
   });
 });
 
+describe("security: limits can't be dodged", () => {
+  const ask = (server: TestServer, email: string, xff?: string) =>
+    fetch(`${server.url}/auth/request-magic-link`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(xff === undefined ? {} : { "x-forwarded-for": xff }) },
+      body: JSON.stringify({ email }),
+    });
+
+  test("without TRUST_PROXY, a forged X-Forwarded-For does not reset the per-address limit", async () => {
+    const server = await start({ MAGIC_LINK_IP_RATE_LIMIT: "3", MAGIC_LINK_RATE_LIMIT: "100" });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await ask(server, `p${i}@example.com`, `10.0.0.${i}`)).status);
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+  });
+
+  test("with TRUST_PROXY, only the rightmost X-Forwarded-For entry counts: forged entries on the left don't help", async () => {
+    const server = await start({ MAGIC_LINK_IP_RATE_LIMIT: "3", MAGIC_LINK_RATE_LIMIT: "100", TRUST_PROXY: "true" });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await ask(server, `q${i}@example.com`, `203.0.113.${i}, 198.51.100.7`)).status);
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    // Another real client (another rightmost address) is not affected.
+    expect((await ask(server, "r@example.com", "198.51.100.8")).status).toBe(200);
+  });
+
+  test("a burst of 40 concurrent upgrades can't pass MAX_CONNECTIONS_PER_USER=5", async () => {
+    const server = await start({ MAX_CONNECTIONS_PER_USER: "5" });
+    const jwt = await signIn(server, "alice@example.com");
+    const results = await Promise.allSettled(Array.from({ length: 40 }, () => WsClient.connect(server.wsUrl, { jwt, timeoutMs: 5000 })));
+    const open = results.filter((r) => r.status === "fulfilled").map((r) => (r as PromiseFulfilledResult<WsClient>).value);
+    await Bun.sleep(300);
+    expect(open.filter((ws) => ws.isOpen).length).toBe(5);
+    for (const ws of open) ws.close();
+  }, 30000);
+});
+
 describe("security: isolation between users", () => {
   test("20 users × 3 connections sending concurrently: no connection ever receives another user's frame", async () => {
     const users = Array.from({ length: 20 }, (_, i) => `iso${i}@example.com`);

@@ -37,6 +37,8 @@ export class RedisEngine implements Engine {
   private registered = false;
   /** Channels with sockets in `fanout`. */
   private localChannels = new Set<string>();
+  /** Sockets between join() and their presence entry being written. */
+  private unregistered = new Map<string, LocalSocket>();
   private joining = new Map<string, { socket: LocalSocket; done: Promise<unknown> }>();
   private leaving = new Set<Promise<unknown>>();
   private appending = 0;
@@ -165,6 +167,7 @@ export class RedisEngine implements Engine {
 
   async join(socket: LocalSocket, request: JoinRequest, onJoined: (joined: Joined) => void) {
     if (!this.healthy()) throw new EngineUnavailable();
+    this.unregistered.set(socket.connectionId, socket);
     const done = this.feeds.exclusive(socket.channel, async (delivered) => {
       const [connections, replay] = await Promise.all([this.presence.join(socket), this.replay(socket.channel, request, delivered)]);
       // Synchronously from here: the socket hears everything after `delivered`, live.
@@ -177,6 +180,7 @@ export class RedisEngine implements Engine {
       await done;
     } finally {
       this.joining.delete(socket.connectionId);
+      this.unregistered.delete(socket.connectionId);
     }
   }
 
@@ -214,8 +218,11 @@ export class RedisEngine implements Engine {
     socket.displayName = displayName;
   }
 
+  /** Redis's entries plus this instance's sockets whose entry may not be written yet. */
   async connectionCount(channel: string) {
-    return this.presence.count(channel);
+    const ids = new Set(await this.presence.connectionIds(channel));
+    for (const socket of this.unregistered.values()) if (socket.channel === channel) ids.add(socket.connectionId);
+    return ids.size;
   }
 
   broadcastEvent(channel: string, frame: string, exceptConnectionId: string): void {

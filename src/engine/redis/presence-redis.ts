@@ -53,8 +53,8 @@ export class RedisPresence {
     await this.link.script(RENAME, [keys.presence(socket.channel)], [socket.connectionId, this.entry(socket, displayName)]);
   }
 
-  async count(channel: string): Promise<number> {
-    return Number(await this.link.run<number>("HLEN", [keys.presence(channel)]));
+  async connectionIds(channel: string): Promise<string[]> {
+    return this.link.run<string[]>("HKEYS", [keys.presence(channel)]);
   }
 
   /** Renews this instance's key; returns whether it had to be re-added (it was reaped) and the epoch. */

@@ -392,9 +392,10 @@ export function encodeClientFrame(payload: Uint8Array | string, opcode = 0x1, fi
 }
 
 /**
- * A hand-made WebSocket client over TCP. `connect` writes the upgrade request followed
- * immediately (same write) by `initialFrames`, so those frames reach the server before
- * it can have sent `authenticated`.
+ * A hand-made WebSocket client over TCP. `connect` writes `initialFrames` the moment the
+ * 101 response is read (RFC 6455 4.1: not before it), in the same turn, so they reach the
+ * server before the client has seen `authenticated` (and, when the join takes a round
+ * trip, before the server has sent it).
  */
 export class RawWsClient {
   readonly frames: Frame[] = [];
@@ -404,21 +405,25 @@ export class RawWsClient {
   private socket!: Socket<undefined>;
   private wakers: Array<() => void> = [];
   private ended = false;
+  private pendingFrames: Uint8Array | null = null;
+  /** How many frames had arrived (besides the 101) when `initialFrames` were written. */
+  framesBeforeInitial = 0;
 
   static async connect(url: string, options: ConnectOptions = {}, initialFrames: Array<object | string> = []): Promise<RawWsClient> {
     const client = new RawWsClient();
     const u = new URL(url);
     const request = new TextEncoder().encode(upgradeRequest(url, options));
     const frames = initialFrames.map((f) => encodeClientFrame(typeof f === "string" ? f : JSON.stringify(f)));
-    const all = frames.reduce((acc, f) => concat(acc, f), request);
+    client.pendingFrames = frames.reduce((acc, f) => concat(acc, f), new Uint8Array(0));
     client.socket = await Bun.connect({
       hostname: u.hostname,
       port: Number(u.port),
       socket: {
         open(socket) {
-          socket.write(all);
+          socket.write(request);
         },
-        data(_socket, chunk) {
+        data(socket, chunk) {
+          client.socket = socket;
           client.buffer = concat(client.buffer, chunk);
           client.parse();
         },
@@ -447,6 +452,11 @@ export class RawWsClient {
       if (end < 0) return;
       this.response = parseHead(new TextDecoder().decode(this.buffer.subarray(0, end)));
       this.buffer = this.buffer.subarray(end + 4);
+      if (this.response.status === 101 && this.pendingFrames?.length) {
+        this.socket.write(this.pendingFrames);
+        this.pendingFrames = null;
+        this.framesBeforeInitial = -1; // counted below, once the frames in this chunk are parsed
+      }
     }
     for (;;) {
       const b = this.buffer;
@@ -472,6 +482,7 @@ export class RawWsClient {
         this.closeInfo = { code, reason: new TextDecoder().decode(payload.subarray(2)) };
       } else if (opcode === 0x9) this.socket?.write(encodeClientFrame(payload, 0xa));
     }
+    if (this.framesBeforeInitial === -1) this.framesBeforeInitial = this.frames.length;
     this.wake();
   }
 

@@ -11,8 +11,8 @@ import { TIME, allHistory, connectUser, expectSeqRun, freshUser, startWsServer }
 let server: TestServer;
 beforeAll(async () => {
   server = await startWsServer();
-});
-afterAll(() => server?.stop());
+}, 30000);
+afterAll(() => server?.stop(), 30000);
 
 describe("fan-out and seq", () => {
   test("several users sending concurrently: every connection of a user gets all of its messages, gapless from 1, and nothing of another user", async () => {

@@ -11,8 +11,8 @@ import { TIME, allHistory, connectUser, freshUser, startWsServer } from "./suppo
 let server: TestServer;
 beforeAll(async () => {
   server = await startWsServer(); // MAX_MESSAGE_LENGTH 4000, MAX_FRAME_BYTES 65536 (defaults)
-});
-afterAll(() => server?.stop());
+}, 30000);
+afterAll(() => server?.stop(), 30000);
 
 /** Sends raw text and waits for the next error frame after it. */
 async function errorFor(client: WsClient, frame: string | object | Uint8Array): Promise<Frame> {

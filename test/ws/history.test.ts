@@ -10,8 +10,8 @@ import { allHistory, connectUser, expectSeqRun, freshUser, sendMany, startWsServ
 let server: TestServer;
 beforeAll(async () => {
   server = await startWsServer();
-});
-afterAll(() => server?.stop());
+}, 30000);
+afterAll(() => server?.stop(), 30000);
 
 /** Seeds `count` messages into `email`'s channel through several connections at once. */
 async function seed(email: string, count: number, connections = 4) {

@@ -13,8 +13,8 @@ let server: TestServer;
 beforeAll(async () => {
   // small configured limits too: MAX_MESSAGE_LENGTH and MAX_FRAME_BYTES (>= 12 x 100 + 1024)
   server = await startWsServer({ MESSAGE_RATE_LIMIT: String(LIMIT), MAX_MESSAGE_LENGTH: "100", MAX_FRAME_BYTES: "4096" });
-});
-afterAll(() => server?.stop());
+}, 30000);
+afterAll(() => server?.stop(), 30000);
 
 describe("message rate limit", () => {
   test("over the limit: rate_limited with retry_after_ms and the ref, not stored, not sent, no disconnect; accepted again after the window", async () => {

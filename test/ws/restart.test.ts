@@ -12,8 +12,8 @@ import { allHistory, expectSeqRun, freshUser, startWsServer } from "./support";
 let server: TestServer;
 beforeAll(async () => {
   server = await startWsServer();
-});
-afterAll(() => server?.stop("SIGKILL"));
+}, 30000);
+afterAll(() => server?.stop("SIGKILL"), 30000);
 
 describe("restarts", () => {
   test("a message acked, then SIGKILL and restart: it is in history with its id and seq; the next seq follows; the epoch stays", async () => {

@@ -19,8 +19,8 @@ const FILE_USERS = ["hup1@example.com", "hup2@example.com", "hup3@example.com"];
 beforeAll(async () => {
   writeFileSync(allowFile, `# test allow-list\n${FILE_USERS.join("\n")}\n`);
   server = await startWsServer({ ALLOWED_EMAILS: WS_USERS.join(","), ALLOWED_EMAILS_FILE: allowFile });
-});
-afterAll(() => server?.stop());
+}, 30000);
+afterAll(() => server?.stop(), 30000);
 
 async function closeCode(client: WsClient, ms = 5000): Promise<number> {
   return (await within(client.closed, ms, "close")).code;

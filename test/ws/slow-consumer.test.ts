@@ -12,8 +12,8 @@ import { connectUser, expectSeqRun, freshUser, metric, startWsServer } from "./s
 let server: TestServer;
 beforeAll(async () => {
   server = await startWsServer({ SEND_BUFFER_BYTES: "65536" });
-});
-afterAll(() => server?.stop());
+}, 30000);
+afterAll(() => server?.stop(), 30000);
 
 describe("slow consumer", () => {
   test("a connection that stops reading closes with 4008, counted in /metrics; the others get every message", async () => {

@@ -12,8 +12,8 @@ let server: TestServer;
 
 beforeAll(async () => {
   server = await startWsServer({ MAX_CONNECTIONS_PER_USER: String(MAX_CONNECTIONS) });
-});
-afterAll(() => server?.stop());
+}, 30000);
+afterAll(() => server?.stop(), 30000);
 
 describe("upgrade refusals", () => {
   test("401 unauthenticated without a session, with a bad token, a forged or expired one, alg none, or a query-string token", async () => {
@@ -203,7 +203,7 @@ describe("authenticated", () => {
     client.close();
   });
 
-  test("frames sent before `authenticated` (same TCP write as the upgrade) are all answered, after it", async () => {
+  test("frames sent right on the 101, before `authenticated` is read, are all answered, after it", async () => {
     const email = freshUser();
     const jwt = await signIn(server, email);
     const early = [

@@ -243,6 +243,24 @@ describe("faults: a store write fails at run time", () => {
     expect(resent).toMatchObject({ seq: acked.size + 1, duplicate: false });
   }, 60000);
 
+  test("no room even to create the database (file-size limit 8 KiB): one line, non-zero exit, nothing listening", async () => {
+    const dataDir = tempDir();
+    const server = new FileSizeLimitedServer(await freePort(), dataDir, { ALLOWED_EMAILS: "alice@example.com", JWT_SECRET_KEY: SECRET }, 8);
+    servers.push(server);
+    await server.start(false);
+    const code = await Promise.race([server.proc.exited, Bun.sleep(10000).then(() => "hung")]);
+    expect(code).not.toBe("hung");
+    expect(code).not.toBe(0);
+    await Bun.sleep(50);
+    let listening = false;
+    try {
+      await fetch(`${server.url}/healthz`, { signal: AbortSignal.timeout(500) });
+      listening = true;
+    } catch {}
+    expect(listening).toBe(false);
+    expectOneClearLine(server.output, /roomz/);
+  }, 20000);
+
   test("no token, JWT or stack trace in anything these servers printed", () => {
     expect(leakViolations(allServerOutput)).toEqual([]);
     expect(stackTraceLines(allServerOutput)).toEqual([]);

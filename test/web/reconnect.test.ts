@@ -23,6 +23,11 @@ afterAll(async () => {
 test("a restart shows reconnecting, then recovers with nothing lost or doubled", async () => {
   const { context, errors } = await newContext(browser, { viewport: PHONE });
   const page = await signedInPage(server, context, "alice@example.com");
+  await page.locator("details.side > summary").click();
+  await page.getByLabel("Name for this device").fill("Phone");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("button", { name: "Clear" }).waitFor();
+  await page.locator("details.side > summary").click();
   const box = page.getByRole("textbox", { name: "Message" });
   for (const text of ["before 1", "before 2"]) {
     await box.fill(text);
@@ -54,8 +59,11 @@ test("a restart shows reconnecting, then recovers with nothing lost or doubled",
   const seqs = await page.locator("li.msg[data-seq]").evaluateAll((els) => els.map((e) => Number(e.getAttribute("data-seq"))));
   expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
   expect(new Set(seqs).size).toBe(seqs.length);
+  // The name belongs to the connection; the new connection got it back before sending.
+  expect(await page.locator("li.msg", { hasText: "while down" }).locator(".who").textContent()).toBe("Phone");
   // The tab's messages from before the restart (an earlier connection) are still its own.
-  expect(await page.locator("li.msg", { hasText: "before 1" }).locator(".who").textContent()).toBe("this device");
+  expect(await page.locator("li.msg", { hasText: "before 1" }).locator(".who").textContent()).toBe("Phone");
+  expect(await page.locator("li.msg", { hasText: "before 1" }).locator(".tag").textContent()).toBe("this device");
 
   // After a reload, the server's history says the same.
   await page.reload();

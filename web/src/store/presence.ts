@@ -49,6 +49,8 @@ export const LATEST = Number.MAX_SAFE_INTEGER;
 
 export function createPresenceActions(state: AppState, setState: SetStoreFunction<AppState>, client: ChatClient) {
   let noticeId = 0;
+  /** Whether the core was given a name (it then re-applies it on every new connection). */
+  let told = false;
 
   function notice(text: string, timestamp: string) {
     const held = state.chat.messages;
@@ -63,14 +65,17 @@ export function createPresenceActions(state: AppState, setState: SetStoreFunctio
   }
 
   function authenticated(data: AuthenticatedData) {
-    const ownIds = [...savedIds().filter((id) => id !== data.connection_id), data.connection_id].slice(-MAX_IDS);
+    const id = data.connection_id;
+    const ownIds = [...savedIds().filter((x) => x !== id), id].slice(-MAX_IDS);
     saveIds(ownIds);
-    setState("chat", { connectionId: data.connection_id, ownIds, devices: data.connections, email: data.user.email });
-    const own = data.connections.find((c) => c.connection_id === data.connection_id);
+    // A display name belongs to a connection. The core re-applies it after a reconnect;
+    // after a reload only this tab remembers it.
+    const own = data.connections.find((c) => c.connection_id === id);
+    const ownName = told ? state.chat.ownName : own?.display_name ?? null;
+    const devices = data.connections.map((c) => (c.connection_id === id ? { ...c, display_name: ownName } : c));
+    setState("chat", { connectionId: id, ownIds, devices, ownName, email: data.user.email });
     const wanted = savedName();
-    setState("chat", "ownName", own?.display_name ?? null);
-    // A display name belongs to a connection, so a new connection has to set it again.
-    if (wanted && own?.display_name !== wanted) void setName(wanted);
+    if (!told && wanted && ownName !== wanted) void setName(wanted);
   }
 
   function joined(data: UserJoinedData) {
@@ -101,6 +106,7 @@ export function createPresenceActions(state: AppState, setState: SetStoreFunctio
     setState("chat", "nameError", null);
     try {
       const result = await client.setDisplayName(name);
+      told = true;
       saveName(result);
       setState("chat", "ownName", result);
       const id = state.chat.connectionId;

@@ -19,7 +19,7 @@ let server: TestServer;
 let jwt: string;
 let rssStart = 0;
 beforeAll(async () => {
-  server = await startServer({ env: { JWT_SECRET_KEY: "ws-fuzz-secret-key-0123456789abcdefghijkl", MESSAGE_RATE_LIMIT: "250" } });
+  server = await startServer({ env: { JWT_SECRET_KEY: "ws-fuzz-secret-key-0123456789abcdefghijkl", MESSAGE_RATE_LIMIT: "50" } });
   jwt = await signIn(server, "alice@example.com");
   const warm = await WsClient.connect(server.wsUrl, { jwt });
   for (let i = 0; i < 50; i++) await warm.request("ping", {});

@@ -18,7 +18,22 @@ export function hasContent(text: string): boolean {
 export type Segment = { kind: "text"; text: string } | { kind: "link"; text: string; href: string };
 
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/giu;
-const TRAILING_PUNCTUATION = /[.,;:!?)\]}'"»]+$/u;
+const TRAILING = ".,;:!?)]}'\"»";
+
+/** Drops punctuation that ends a sentence rather than the URL; a ")" stays when it closes a "(" of the URL. */
+function trimUrl(url: string): string {
+  let end = url.length;
+  while (end > 0 && TRAILING.includes(url[end - 1])) {
+    if (url[end - 1] === ")") {
+      const part = url.slice(0, end);
+      const opens = part.split("(").length - 1;
+      const closes = part.split(")").length - 1;
+      if (closes <= opens) break;
+    }
+    end--;
+  }
+  return url.slice(0, end);
+}
 
 /**
  * Splits message content into plain text and http(s) links. The result is rendered as
@@ -28,9 +43,7 @@ export function linkify(content: string): Segment[] {
   const segments: Segment[] = [];
   let last = 0;
   for (const match of content.matchAll(URL_PATTERN)) {
-    let raw = match[0];
-    const trailing = raw.match(TRAILING_PUNCTUATION);
-    if (trailing && !(trailing[0].startsWith(")") && raw.includes("("))) raw = raw.slice(0, raw.length - trailing[0].length);
+    const raw = trimUrl(match[0]);
     const href = safeHref(raw);
     if (!href) continue;
     const start = match.index!;

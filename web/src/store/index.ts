@@ -34,7 +34,11 @@ export function createAppStore(client: ChatClient) {
   client.on("connection_state", (s) => {
     presence.connectionState(s);
     if (s.status === "stopped" && state.phase === "chat" && !session.isLeaving() && s.reason && ENDED.test(s.reason)) {
-      session.signedOut("Your session ended. Sign in again to continue.");
+      session.signedOut(
+        /not allowed/i.test(s.reason)
+          ? "This address is no longer allowed on this server."
+          : "Your session ended. Sign in again to continue.",
+      );
     }
   });
 

@@ -193,6 +193,13 @@ describe("security: forged and dead sessions", () => {
       await expectRefusedEverywhere(make());
     });
 
+  test("an open connection closes with 4001 when its session's exp passes", async () => {
+    const token = forge(hs256, claimsFor(alice, { exp: Math.floor(Date.now() / 1000) + 2 }), {});
+    const ws = await WsClient.connect(server.wsUrl, { jwt: token });
+    const closed = await Promise.race([ws.closed, Bun.sleep(6000).then(() => null)]);
+    expect(closed?.code).toBe(4001);
+  }, 10000);
+
   test("a validly signed token for an address not on the allow-list gets 403 not_allowed", async () => {
     await expectRefusedEverywhere(forge(hs256, claimsFor("mallory@example.com"), {}), "not_allowed", 403);
   });

@@ -18,6 +18,25 @@ afterAll(async () => {
   for (const s of servers) await s.stop("SIGKILL");
 });
 
+/** Writes one raw HTTP request and returns the raw answer (for headers fetch() won't send). */
+async function rawRequest(port: number, request: string): Promise<string> {
+  let out = "";
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  await Bun.connect({
+    hostname: "127.0.0.1",
+    port,
+    socket: {
+      open: (socket) => void socket.write(request),
+      data: (_socket, chunk) => void (out += new TextDecoder().decode(chunk)),
+      close: () => finish(),
+      error: () => finish(),
+    },
+  });
+  await Promise.race([done, Bun.sleep(5000)]);
+  return out;
+}
+
 async function start(env: Record<string, string> = {}) {
   const s = await startServer({ env: { JWT_SECRET_KEY: SECRET, ...env } });
   servers.push(s);
@@ -68,6 +87,21 @@ describe("security: secrets at rest and in logs", () => {
     ]);
     expect(server.output).not.toContain("mallory");
   });
+
+  test("Host header poisoning: links are built from the configured origin, never from Host or X-Forwarded-*", async () => {
+    for (const env of [{}, { PUBLIC_URL: "https://chat.example.com" }, { TRUST_PROXY: "true" }] as Array<Record<string, string>>) {
+      const server = await start({ MAGIC_LINK_RATE_LIMIT: "100", ...env });
+      const from = server.output.length;
+      const answer = await rawRequest(
+        server.port,
+        `POST /auth/request-magic-link HTTP/1.1\r\nHost: evil.example\r\nX-Forwarded-Host: evil.example\r\nX-Forwarded-Proto: https\r\nForwarded: host=evil.example;proto=https\r\nContent-Type: application/json\r\nContent-Length: 29\r\nConnection: close\r\n\r\n{"email":"alice@example.com"}`,
+      );
+      expect(answer).toStartWith("HTTP/1.1 200");
+      const line = (await server.waitForOutput(/magic-link alice@example\.com (\S+)/, 10000, from))[1];
+      expect(new URL(line).origin).toBe(env.PUBLIC_URL ?? `http://localhost:${server.port}`);
+      expect(line).not.toContain("evil");
+    }
+  }, 30000);
 
   test("the allow-list can't be probed: allowed and unknown addresses get identical answers (besides Date)", async () => {
     const server = await start({ MAGIC_LINK_RATE_LIMIT: "2", MAGIC_LINK_IP_RATE_LIMIT: "1000" });

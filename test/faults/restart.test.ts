@@ -67,6 +67,8 @@ describe("faults: the server dies under load", () => {
     expect(acked).toBe(KILLS * PER_ROUND * senders.length);
     // Each connection was cut at every kill and came back each time.
     for (const s of senders) expect(s.connects).toBeGreaterThanOrEqual(KILLS + 1);
+    // The store survived every kill: the epoch never changed, no replay said reset.
+    for (const s of senders) expect({ sender: s.name, epochs: s.epochs.size, resets: s.resets }).toEqual({ sender: s.name, epochs: 1, resets: 0 });
     const resent = senders.reduce((n, s) => n + s.resent, 0);
     const duplicates = senders.reduce((n, s) => n + s.duplicates, 0);
     console.log(`SIGKILL x${KILLS}: ${acked} acked, ${resent} resent after a drop, ${duplicates} of them already stored (duplicate: true)`);

@@ -30,6 +30,11 @@ export class ResilientSender {
   /** Acks with duplicate: true (stored before the drop, ack lost with it). */
   duplicates = 0;
   private sentOn = new Map<string, number>();
+  /** The store's epoch from `authenticated`, sent back on reconnects like a real client. */
+  epoch: string | undefined;
+  /** Replays that came with reset: true (the store would have been replaced: must not happen here). */
+  resets = 0;
+  readonly epochs = new Set<string>();
   ws: WsClient | null = null;
   private counter = 0;
   private stopped = false;
@@ -78,13 +83,16 @@ export class ResilientSender {
     while (!this.stopped) {
       let ws: WsClient;
       try {
-        ws = await WsClient.connect(this.server.wsUrl, { jwt: this.jwt, since: this.lastSeq, timeoutMs: 3000 });
+        ws = await WsClient.connect(this.server.wsUrl, { jwt: this.jwt, since: this.lastSeq, epoch: this.epoch, timeoutMs: 3000 });
       } catch {
         await Bun.sleep(30);
         continue;
       }
       this.ws = ws;
       this.connects++;
+      this.epoch = ws.authenticated.data.epoch;
+      this.epochs.add(this.epoch!);
+      if (ws.replay?.data.reset) this.resets++;
       let recorded = 0;
       const sync = () => {
         this.record(ws.frames.slice(recorded));

@@ -141,24 +141,16 @@ test("a reload keeps the history, in order, each message once", async () => {
   await pageB.getByTestId("devices").getByText("Laptop").waitFor();
 }, SLOW);
 
-test("older messages load when scrolling up", async () => {
-  // MESSAGE_RATE_LIMIT is per connection: three connections of 40 messages each.
-  for (let part = 0; part < 3; part++) {
-    const lib = await libraryClient(server, "carol@example.com");
-    for (let i = part * 40 + 1; i <= part * 40 + 40; i++) await lib.send(`old ${i}`);
-    lib.close();
-  }
-  const { context } = await newContext(browser);
-  const page = await signedInPage(server, context, "carol@example.com");
-  await waitText(page, "old 120");
-  expect((await shownMessages(page)).length).toBeLessThan(120);
-  for (let i = 0; i < 10 && !(await page.getByText("Beginning of your channel.").isVisible()); i++) {
-    await page.locator(".timeline").evaluate((el) => (el.scrollTop = 0));
-    await page.waitForTimeout(200);
-  }
-  const all = await shownMessages(page);
-  expect(all).toEqual(Array.from({ length: 120 }, (_, i) => `old ${i + 1}`));
-  await context.close();
+test("clearing the name goes back to a connection label everywhere", async () => {
+  await pageA.getByRole("button", { name: "Clear" }).click();
+  await pageB.getByTestId("devices").getByText("Laptop").waitFor({ state: "detached" });
+  expect(await pageA.getByLabel("Name for this device").inputValue()).toBe("");
+  await send(pageA, "nameless now");
+  await waitText(pageB, "nameless now");
+  const who = await messagesOf(pageB).locator("li.msg", { hasText: "nameless now" }).locator(".who").textContent();
+  expect(who).toMatch(/^device \w{4}$/);
+  // Messages keep the name they were sent with.
+  expect(await messagesOf(pageB).locator("li.msg", { hasText: "hello from the laptop" }).locator(".who").textContent()).toBe("Laptop");
 }, SLOW);
 
 test("a refused send shows as failed, and Retry sends it once", async () => {

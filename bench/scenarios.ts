@@ -47,47 +47,91 @@ const passes = (r: any, rate: number) =>
   r.lost === 0 && r.sendFailed === 0 && r.wrongUser === 0 && r.dup === 0 && Object.keys(r.errors).length === 0 &&
   r.latencyMs.p99 < 50 && r.achievedRate >= rate * 0.98;
 
+/** One target's search for its highest passing rate: doubling, then bisection. */
+class RateSearch {
+  good = 0;
+  bad = 0;
+  rate = 1000;
+  bisections = 0;
+  done = false;
+  steps: any[] = [];
+  constructor(private maxBisections: number) {}
+  record(rate: number, ok: boolean) {
+    if (ok) this.good = Math.max(this.good, rate);
+    else this.bad = this.bad ? Math.min(this.bad, rate) : rate;
+    if (!this.bad) {
+      this.rate = rate * 2;
+      if (this.rate > 64000) this.done = true;
+      return;
+    }
+    if (this.bisections >= this.maxBisections || this.bad - this.good <= 250) {
+      this.done = true;
+      return;
+    }
+    this.bisections++;
+    this.rate = Math.round((this.good + this.bad) / 2 / 100) * 100;
+  }
+}
+
 // S1: the highest offered rate with no loss and p99 < 50 ms, 4,000 sockets, 200 senders.
-export async function s1(ctx: Ctx, name: TargetName) {
-  return withTarget(ctx, name, async (t, g) => {
-    const conn = await connect(g, S1_USERS);
-    const ms = ctx.quick ? 2000 : 4000;
-    const steps: any[] = [];
-    const tryRate = async (rate: number) => {
-      let r = await g.measured("send", { rate, ms, senders: SENDERS, drainMs: 2000 });
+// All targets are up at once and their searches advance in turn, one step each, so that
+// the load other sessions put on this machine falls alike on every target.
+export async function s1All(ctx: Ctx, names: TargetName[]) {
+  const ms = ctx.quick ? 2000 : 4000;
+  const runs: Array<{ name: TargetName; t: Target; g: Generator; search: RateSearch; sockets: number }> = [];
+  const results: any[] = [];
+  try {
+    for (const name of names) {
+      try {
+        const t = await startTarget(name, ctx.logDir);
+        const g = new Generator(t);
+        runs.push({ name, t, g, search: new RateSearch(ctx.quick ? 1 : 3), sockets: 0 });
+        await g.cmd("init", { kind: t.kind, urls: t.urls, secret: t.secret });
+        runs[runs.length - 1].sockets = (await connect(g, S1_USERS)).total;
+      } catch (e) {
+        note(ctx.logDir, `${name}: ${(e as Error).stack ?? e}`);
+        console.error(`  ${name} failed to start: ${(e as Error).message}`);
+      }
+    }
+    const step = async (run: (typeof runs)[number], rate: number) => {
+      const opts = { rate, ms, senders: SENDERS, drainMs: 2000 };
+      let r = await run.g.measured("send", opts);
       if (!passes(r, rate) && r.otherCpuPct > 20) {
-        // Another session's load shared our cores during this step: measure it again once.
-        console.log(`  ${name} ${rate} msg/s: failed with ${r.otherCpuPct}% foreign CPU load; retrying`);
-        r = await g.measured("send", { rate, ms, senders: SENDERS, drainMs: 2000 });
+        console.log(`  ${run.name} ${rate} msg/s: failed with ${r.otherCpuPct}% foreign CPU load; retrying`);
+        r = await run.g.measured("send", opts);
       }
       const ok = passes(r, rate);
-      steps.push({ rate, ok, ...r });
-      ctx.record({ scenario: "S1", target: name, kind: "step", rate, ok, ...r });
-      console.log(`  ${name} ${rate} msg/s: ${ok ? "ok" : "FAIL"} p99=${r.latencyMs.p99}ms lost=${r.lost} achieved=${r.achievedRate} server=${r.serverCpuPct}% gen=${r.genCpuPct}% other=${r.otherCpuPct}%`);
+      run.search.steps.push({ rate, ok, ...r });
+      ctx.record({ scenario: "S1", target: run.name, kind: "step", rate, ok, ...r });
+      console.log(`  ${run.name} ${rate} msg/s: ${ok ? "ok" : "FAIL"} p99=${r.latencyMs.p99}ms lost=${r.lost} achieved=${r.achievedRate} server=${r.serverCpuPct}% gen=${r.genCpuPct}% other=${r.otherCpuPct}%`);
       return ok;
     };
-    let good = 0, bad = 0;
-    for (let rate = 1000; rate <= 64000; rate *= 2) {
-      if (await tryRate(rate)) good = rate;
-      else {
-        bad = rate;
-        break;
+    for (;;) {
+      const active = runs.filter((r) => !r.search.done);
+      if (!active.length) break;
+      for (const run of active) {
+        const rate = run.search.rate;
+        run.search.record(rate, await step(run, rate));
       }
     }
-    for (let i = 0; i < (ctx.quick ? 1 : 3) && bad && bad - good > 250; i++) {
-      const mid = Math.round((good + bad) / 2 / 100) * 100;
-      if (await tryRate(mid)) good = mid;
-      else bad = mid;
+    for (const run of runs) {
+      const { good, bad, steps } = run.search;
+      const best = steps.filter((s) => s.ok && s.rate === good).pop();
+      const fail = steps.filter((s) => s.rate === bad).pop();
+      results.push({
+        scenario: "S1", target: run.name, kind: "summary", sockets: run.sockets, maxRate: good, firstFailRate: bad || null,
+        atMax: best ? { p50: best.latencyMs.p50, p99: best.latencyMs.p99, serverCpuPct: best.serverCpuPct, genCpuPct: best.genCpuPct, otherCpuPct: best.otherCpuPct } : null,
+        failReason: fail ? failReason(fail) : null,
+        generatorBound: !!fail && (fail.genCpuPct >= 90 || fail.maxBacklogMs >= 50),
+      });
     }
-    const best = steps.filter((s) => s.ok && s.rate === good)[0];
-    const fail = steps.filter((s) => s.rate === bad)[0];
-    return {
-      scenario: "S1", target: name, kind: "summary", sockets: conn.total, maxRate: good, firstFailRate: bad || null,
-      atMax: best ? { p50: best.latencyMs.p50, p99: best.latencyMs.p99, serverCpuPct: best.serverCpuPct, genCpuPct: best.genCpuPct } : null,
-      failReason: fail ? failReason(fail) : null,
-      generatorBound: !!fail && fail.genCpuPct >= 90,
-    };
-  });
+  } finally {
+    for (const run of runs) {
+      await run.g.close();
+      await run.t.stop();
+    }
+  }
+  return results;
 }
 
 function failReason(r: any): string {
@@ -97,7 +141,7 @@ function failReason(r: any): string {
   if (r.achievedRate < r.rate * 0.98) why.push(`offered only ${r.achievedRate}/s`);
   if (Object.keys(r.errors).length) why.push(`errors ${JSON.stringify(r.errors)}`);
   if (r.sendFailed) why.push(`send failed ${r.sendFailed}`);
-  why.push(`gen ${r.genCpuPct}%, server ${r.serverCpuPct}%`);
+  why.push(`gen ${r.genCpuPct}% (backlog ${r.maxBacklogMs} ms), server ${r.serverCpuPct}%, foreign ${r.otherCpuPct}%`);
   return why.join(", ");
 }
 
@@ -145,7 +189,8 @@ export async function s4(ctx: Ctx, name: TargetName) {
     const r = await g.measured("send", { rate, ms: ctx.quick ? 4000 : 8000, senders: SENDERS, drainMs: 3000 });
     const usPerDelivery = round2(r.serverCpuUs / Math.max(1, r.delivered));
     console.log(`  ${name}: offered ${rate}, achieved ${r.achievedRate} msg/s, ${r.delivered} deliveries, ${usPerDelivery} µs CPU/delivery, server ${r.serverCpuPct}%, gen ${r.genCpuPct}%, lost ${r.lost}, other load ${r.otherCpuPct}%`);
-    return { scenario: "S4", target: name, kind: "summary", offeredRate: rate, usPerDelivery, ...r };
+    ctx.record({ scenario: "S4", target: name, kind: "run", offeredRate: rate, usPerDelivery, ...r });
+    return { scenario: "S4", target: name, offeredRate: rate, usPerDelivery, ...r };
   });
 }
 

@@ -68,7 +68,7 @@ export class Generator {
    * Waits (at most `maxWaitMs`) for a moment when the rest of the machine uses under
    * `maxPct` % of a core, judged over 500 ms windows; returns the last window's load.
    */
-  async quiet(maxPct = 25, maxWaitMs = 8000): Promise<number> {
+  async quiet(maxPct = 25, maxWaitMs = 3000): Promise<number> {
     const ours = () => sumCpu([...this.target.pids(), this.pid, process.pid]);
     const deadline = Date.now() + maxWaitMs;
     for (;;) {

@@ -155,7 +155,7 @@ export async function startTarget(name: TargetName, logDir: string, opts: { data
   if (name === "bun") {
     const t = new Target(name, "bun", logDir);
     const port = freshPort();
-    await t.spawn([process.execPath, join(BENCH, "baseline-bun.ts")], { PORT: String(port), HOST: "127.0.0.1" }, port, "/healthz");
+    await t.spawn([process.execPath, ...(process.env.BENCH_PRELOAD ? ["--preload", process.env.BENCH_PRELOAD] : []), join(BENCH, "baseline-bun.ts")], { PORT: String(port), HOST: "127.0.0.1" }, port, "/healthz");
     t.urls = [`ws://127.0.0.1:${port}/ws`];
     return t;
   }
@@ -193,10 +193,11 @@ export async function startTarget(name: TargetName, logDir: string, opts: { data
 
 /** With BENCH_PROFILE=1 (`bun bench/run.ts --profile`), Roomz writes a CPU profile on exit. */
 function profileArgs(): string[] {
-  if (!process.env.BENCH_PROFILE) return [];
+  const preload = process.env.BENCH_PRELOAD ? ["--preload", process.env.BENCH_PRELOAD] : [];
+  if (!process.env.BENCH_PROFILE) return preload;
   const dir = join(BENCH, "results", "profiles");
   mkdirSync(dir, { recursive: true });
-  return ["--cpu-prof", `--cpu-prof-dir=${dir}`];
+  return [...preload, "--cpu-prof", `--cpu-prof-dir=${dir}`];
 }
 
 let socketIoBuild: string | null = null;

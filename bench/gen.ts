@@ -47,6 +47,7 @@ let storm: null | {
   attempts: number;
   retryMs: number;
   resumeAt: number[];
+  unackedSentAt: number[];
   allResumed?: () => void;
 } = null;
 let pendingRefs = new Map<string, (raw: string) => void>();
@@ -85,6 +86,7 @@ const handlers: Handlers = {
       }
     }
     st.acked++;
+    c.pending?.shift();
     if (storm && seq > (storm.maxAcked.get(c.user) ?? 0)) storm.maxAcked.set(c.user, seq);
   },
   onError(c, code) {
@@ -113,6 +115,10 @@ const handlers: Handlers = {
     if (!storm) {
       if (wasOpen) st.closes[code] = (st.closes[code] ?? 0) + 1;
       return;
+    }
+    if (c.pending?.length) {
+      storm.unackedSentAt.push(...c.pending);
+      c.pending = [];
     }
     if (wasOpen) {
       st.closes[code] = (st.closes[code] ?? 0) + 1;
@@ -221,6 +227,7 @@ function sendLoop(rate: number, ms: number, senders: Conn[], stop?: () => boolea
         const at = performance.now();
         if (c.sendMessage(`B|${step}|${at.toFixed(3)}|${c.user}|${n}`, `b${c.user}-${n}-${step}`)) {
           st.sent++;
+          c.pending?.push(Date.now());
           st.expected += openCount(c.user);
         } else st.sendFailed++;
       }
@@ -277,7 +284,8 @@ async function stormCmd(cmd: { rate: number; senders: number; preMs: number; pos
   step++;
   st = freshStep();
   lat.reset();
-  storm = { seen: new Map(conns.map((c) => [c, new Set<number>()])), maxAcked: new Map(), dupSeq: 0, incomplete: 0, resumed: new Set(), firstCloseAt: 0, allClosedAt: 0, closed: 0, attempts: 0, retryMs: cmd.retryMs, resumeAt: [] };
+  storm = { seen: new Map(conns.map((c) => [c, new Set<number>()])), maxAcked: new Map(), dupSeq: 0, incomplete: 0, resumed: new Set(), firstCloseAt: 0, allClosedAt: 0, closed: 0, attempts: 0, retryMs: cmd.retryMs, resumeAt: [], unackedSentAt: [] };
+  for (const c of conns) c.pending = [];
   const senders = senderConns(cmd.senders);
   let stopSending = false;
   const sending = sendLoop(cmd.rate, 1e9, senders, () => stopSending);
@@ -313,6 +321,7 @@ async function stormCmd(cmd: { rate: number; senders: number; preMs: number; pos
     lostSeqs: lost,
     seenBeyondAcked: beyondAcked,
     unacked: st.sent - st.acked,
+    unackedSentAt: [Math.min(...storm.unackedSentAt), Math.max(...storm.unackedSentAt)].filter(Number.isFinite),
     dupSeqs: storm.dupSeq,
     incompleteReplays: storm.incomplete,
     sent: st.sent,
@@ -324,6 +333,7 @@ async function stormCmd(cmd: { rate: number; senders: number; preMs: number; pos
     liveLatencyMs: lat.summary(),
   };
   storm = null;
+  for (const c of conns) c.pending = null;
   return res;
 }
 

@@ -210,6 +210,10 @@ export async function s5(ctx: Ctx) {
       startMs: times.readyAt - times.spawnedAt,
       resumeFromSpawnMs: r.lastResumedAt ? r.lastResumedAt - times.spawnedAt : null,
       resumeFromReadyMs: r.lastResumedAt ? r.lastResumedAt - times.readyAt : null,
+      // When the messages that never got an ack were sent, relative to the SIGTERM.
+      unackedSentFromSignalMs: (r.unackedSentAt ?? []).map((x: number) => x - times.signalAt),
+      firstCloseFromSignalMs: r.firstCloseAt - times.signalAt,
+      allClosedFromSignalMs: r.allClosedAt ? r.allClosedAt - times.signalAt : null,
     };
     console.log(`  roomz: ${r.resumedCount}/${r.conns} resumed, last ${res.resumeFromSpawnMs} ms after the new process started (${res.resumeFromReadyMs} ms after /healthz), lost ${r.lostSeqs}, dup ${r.dupSeqs}, shutdown ${res.shutdownMs} ms`);
     return res;

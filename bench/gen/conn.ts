@@ -25,6 +25,8 @@ export class Conn {
   lastSeq = 0;
   lastN = -1;
   openedAt = 0;
+  /** Wall-clock send times of messages not yet acked, oldest first (tracked in S5 only). */
+  pending: number[] | null = null;
   constructor(
     public kind: Kind,
     public user: number, // 1-based bench user index

@@ -53,7 +53,7 @@ export function report(date: string, args: string, recs: Rec[]): string {
   const r5 = get("S5", "roomz");
   if (r5) {
     const pass = r5.allResumed && r5.resumeFromSpawnMs <= 5000 && r5.lostSeqs === 0;
-    L.push(`| S5 reconnect storm, 4,000 sockets, SIGTERM + restart | time to all resumed | ${r5.resumedCount}/${r5.conns} in ${r5.resumeFromSpawnMs} ms from new process (${r5.resumeFromReadyMs} ms from /healthz); lost ${r5.lostSeqs}, dup ${r5.dupSeqs}; ${r5.sent} sent at 1,000 msg/s throughout, ${r5.unacked} unacked (in flight at the close; a real client resends them); shutdown ${r5.shutdownMs} ms | — | — | all within 5 s, none lost | | ${ok(pass)} |`);
+    L.push(`| S5 reconnect storm, 4,000 sockets, SIGTERM + restart | time to all resumed | ${r5.resumedCount}/${r5.conns} in ${r5.resumeFromSpawnMs} ms from new process (${r5.resumeFromReadyMs} ms from /healthz); lost ${r5.lostSeqs}, dup ${r5.dupSeqs}; ${r5.sent} sent at 1,000 msg/s throughout, ${r5.unacked} unacked (sent ${(r5.unackedSentFromSignalMs ?? []).join("…")} ms after SIGTERM; sockets closed ${r5.firstCloseFromSignalMs}…${r5.allClosedFromSignalMs} ms after it; ${r5.seenBeyondAcked} of them stored anyway; a real client resends them); shutdown ${r5.shutdownMs} ms | — | — | all within 5 s, none lost | | ${ok(pass)} |`);
   }
   const r6 = get("S6", "roomz");
   if (r6) {

@@ -20,7 +20,10 @@ export interface AuthStore {
   saveMagicLink(tokenHash: string, email: string, expiresAt: number, usable: boolean): Promise<void>;
   /** Looks at a link without using it (the GET confirm page). */
   peekMagicLink(tokenHash: string): Promise<LinkInfo | null>;
-  /** Uses a link atomically: of two racing calls, exactly one gets "ok" (or "expired"). */
+  /**
+   * Uses a link atomically: of two racing calls, exactly one gets "ok". An unused but
+   * expired link is left as it is and says "expired" every time it is tried.
+   */
   consumeMagicLink(tokenHash: string, now: number): Promise<ConsumeResult>;
   /** Makes a link unusable (its email could not be sent). */
   disableMagicLink(tokenHash: string): Promise<void>;

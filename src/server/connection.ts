@@ -32,6 +32,8 @@ export class Connection implements LocalSocket {
   lastHeard = Date.now();
   closing = false;
   expiryTimer: Timer | null = null;
+  /** Bytes of replies the client asked for (replays, history pages) allowed on top of the limit until they drain. */
+  private grace = 0;
   private rateTimes: number[] = [];
   private rateNext = 0;
 
@@ -51,8 +53,24 @@ export class Connection implements LocalSocket {
     if (!this.closing) this.ws.sendText(text);
   }
 
+  /**
+   * Sends a reply the client asked for. A replay of long messages can be larger than the
+   * send buffer limit by itself; a client reading it promptly is not falling behind.
+   */
+  sendRequested(text: string): void {
+    if (this.closing) return;
+    this.ws.sendText(text);
+    this.grace = Math.max(this.grace, Buffer.byteLength(text));
+    this.checkBackpressure();
+  }
+
+  /** Bun calls this once the socket's buffered data was written out. */
+  drained(): void {
+    if (this.ws.getBufferedAmount() <= this.options.sendBufferBytes) this.grace = 0;
+  }
+
   checkBackpressure(): void {
-    if (this.closing || this.ws.getBufferedAmount() <= this.options.sendBufferBytes) return;
+    if (this.closing || this.ws.getBufferedAmount() <= this.options.sendBufferBytes + this.grace) return;
     this.options.onSlow();
     this.close(CLOSE.tooSlow, "too slow to keep up");
     setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();

@@ -14,7 +14,11 @@ export interface FrameError {
   code: FrameErrorCode;
   message: string;
   ref?: string;
+  /** The frame's type when it was readable: a refused `message` frame still counts toward the rate limit. */
+  type?: string;
 }
+
+const TYPES = new Set(["message", "set_display_name", "history", "ping"]);
 
 export interface FrameLimits {
   maxMessageLength: number;
@@ -59,8 +63,10 @@ export function parseClientFrame(text: string, limits: FrameLimits): ClientReque
   if ("ref" in frame && frame.ref !== undefined && !isIdString(frame.ref))
     return { code: "bad_frame", message: "`ref` must be a string of 1 to 64 characters." };
   const ref = frame.ref as string | undefined;
-  const fail = (code: FrameErrorCode, message: string): FrameError => (ref === undefined ? { code, message } : { code, message, ref });
-  if (typeof frame.type !== "string") return fail("bad_frame", "Frames need a string `type`.");
+  const type = typeof frame.type === "string" ? frame.type : undefined;
+  const fail = (code: FrameErrorCode, message: string): FrameError => ({ code, message, ...(ref === undefined ? {} : { ref }), type });
+  if (type === undefined) return fail("bad_frame", "Frames need a string `type`.");
+  if (!TYPES.has(type)) return fail("unknown_type", `Unknown frame type "${type.slice(0, 40)}".`);
   const data = frame.data;
   if (data !== undefined && data !== null && !isObject(data)) return fail("invalid_data", "`data` must be an object.");
   const d = (data ?? {}) as Record<string, unknown>;
@@ -68,8 +74,9 @@ export function parseClientFrame(text: string, limits: FrameLimits): ClientReque
   switch (frame.type) {
     case "message": {
       if (typeof d.content !== "string") return fail("invalid_data", "A message needs `data.content`, a string.");
+      if (!d.content.isWellFormed()) return fail("invalid_data", "The message contains broken Unicode (a lone surrogate).");
       const id = d.client_msg_id;
-      if (id !== undefined && id !== null && !isIdString(id))
+      if (id !== undefined && id !== null && !(isIdString(id) && id.isWellFormed()))
         return fail("invalid_data", "`client_msg_id` must be a string of 1 to 64 characters.");
       if (WHITE_SPACE_ONLY.test(d.content)) return fail("empty_message", "The message is empty.");
       if (codePoints(d.content) > limits.maxMessageLength)
@@ -83,6 +90,7 @@ export function parseClientFrame(text: string, limits: FrameLimits): ClientReque
       if (name === "") return { type: "set_display_name", ref, displayName: null };
       if (codePoints(name) > DISPLAY_NAME_MAX) return fail("invalid_data", `Display names are at most ${DISPLAY_NAME_MAX} characters.`);
       if (CONTROL.test(name)) return fail("invalid_data", "Display names can't contain control characters.");
+      if (!name.isWellFormed()) return fail("invalid_data", "The display name contains broken Unicode (a lone surrogate).");
       return { type: "set_display_name", ref, displayName: name };
     }
     case "history": {
@@ -93,9 +101,7 @@ export function parseClientFrame(text: string, limits: FrameLimits): ClientReque
         return fail("invalid_data", `\`limit\` must be an integer from 1 to ${HISTORY_MAX_LIMIT}.`);
       return { type: "history", ref, before: (before as number | null | undefined) ?? null, limit: (limit as number | null | undefined) ?? HISTORY_DEFAULT_LIMIT };
     }
-    case "ping":
-      return { type: "ping", ref };
     default:
-      return fail("unknown_type", `Unknown frame type "${frame.type.slice(0, 40)}".`);
+      return { type: "ping", ref };
   }
 }

@@ -99,7 +99,7 @@ export function createHttpApp(deps: HttpDeps) {
         const body = await postBody(request);
         if (body instanceof Response) return body;
         const path = pathOf(request);
-        const type = request.headers.get("content-type") ?? "";
+        const type = (request.headers.get("content-type") ?? "").toLowerCase();
         if (type.startsWith("application/x-www-form-urlencoded")) {
           const result = await links.use(new URLSearchParams(body).get("token"));
           if (!result.ok) return new Response(null, { status: 303, headers: { location: `/?error=${result.code}`, "cache-control": "no-store" } });
@@ -143,10 +143,12 @@ export function createHttpApp(deps: HttpDeps) {
       async ({ request }) => {
         const body = await postBody(request);
         if (body instanceof Response) return body;
-        const auth = await sessions.authenticate(request);
-        if (auth.ok) {
-          await store.auth.revokeSession(auth.claims.jti, auth.claims.exp * 1000);
-          await store.engine.control({ kind: "session_revoked", jti: auth.claims.jti });
+        // Any genuine, unexpired session is revoked, even one whose address is off the
+        // allow-list for now: a logout must not come undone when the address returns.
+        const claims = sessions.genuineClaims(request);
+        if (claims) {
+          await store.auth.revokeSession(claims.jti, claims.exp * 1000);
+          await store.engine.control({ kind: "session_revoked", jti: claims.jti });
         }
         return json({ status: "ok" }, 200, { "set-cookie": sessions.cookie(null) });
       },

@@ -62,6 +62,13 @@ export class Sessions {
     return this.check(token);
   }
 
+  /** The claims of a correctly signed, unexpired token, whatever its revocation or address. */
+  genuineClaims(request: Request): SessionClaims | null {
+    const token = sessionToken(request);
+    const claims = token ? verifyJwt(token, this.config.jwtSecret) : null;
+    return claims && claims.exp * 1000 > Date.now() ? claims : null;
+  }
+
   async check(token: string): Promise<AuthResult> {
     const claims = verifyJwt(token, this.config.jwtSecret);
     if (!claims) return this.refuse("invalid", "The session is not valid; sign in again.");

@@ -42,7 +42,7 @@ export class SocketProtocol {
   }
 
   /** Checks an upgrade request in the contract's order; answers a refusal, or upgrades. */
-  async upgrade(request: Request, server: Server<Connection>): Promise<Response | undefined> {
+  async upgrade(request: Request, server: Server<Connection>, search: string): Promise<Response | undefined> {
     const path = "/ws";
     if (this.isDraining()) return problem("unavailable", "The server is restarting; reconnect shortly.", path, { "retry-after": "2" });
     if (!originAllowed(this.config, request)) {
@@ -51,9 +51,9 @@ export class SocketProtocol {
     }
     const auth = await this.sessions.authenticate(request);
     if (!auth.ok) return problem(auth.code, auth.detail, path);
-    const params = new URL(request.url).searchParams;
+    const params = new URLSearchParams(search);
     const since = params.get("since");
-    if (since !== null && !/^\d{1,15}$/.test(since))
+    if (since !== null && !/^\d{1,1000}$/.test(since))
       return problem("invalid_request", "`since` must be a non-negative integer seq.", path);
     if (!this.store.engine.healthy()) return problem("unavailable", "The message store is unreachable; try again shortly.", path, { "retry-after": "2" });
     const open = await this.store.engine.connectionCount(`user:${auth.claims.email}`).catch(() => null);
@@ -64,7 +64,7 @@ export class SocketProtocol {
       email: auth.claims.email,
       jti: auth.claims.jti,
       expiresAt: auth.claims.exp * 1000,
-      since: since === null ? null : Number(since),
+      since: since === null ? null : Math.min(Number(since), Number.MAX_SAFE_INTEGER),
       epoch: params.get("epoch"),
       rateLimit: this.config.messageRateLimit,
       sendBufferBytes: this.config.sendBufferBytes,
@@ -83,6 +83,7 @@ export class SocketProtocol {
     pong: (ws) => {
       ws.data.lastHeard = Date.now();
     },
+    drain: (ws) => ws.data.drained(),
   };
 
   private open(ws: ServerWebSocket<Connection>) {
@@ -106,8 +107,7 @@ export class SocketProtocol {
             },
           }),
         );
-        if (joined.replay) connection.send(JSON.stringify({ type: "history", data: joined.replay }));
-        connection.checkBackpressure();
+        if (joined.replay) connection.sendRequested(JSON.stringify({ type: "history", data: joined.replay }));
         this.store.engine.broadcastEvent(
           connection.channel,
           JSON.stringify({
@@ -141,6 +141,12 @@ export class SocketProtocol {
 
   private handle(connection: Connection, text: string) {
     const request = parseClientFrame(text, this.config);
+    if (request.type === "message") {
+      // Every `message` frame counts toward the rate limit, refused ones included.
+      const wait = connection.takeMessageSlot(Date.now());
+      if (wait > 0)
+        return this.reply(connection, { code: "rate_limited", message: `Too many messages; wait ${Math.ceil(wait / 1000)} s.`, ref: request.ref }, { retry_after_ms: wait });
+    }
     if ("code" in request) return this.reply(connection, request);
     switch (request.type) {
       case "message":
@@ -155,9 +161,6 @@ export class SocketProtocol {
   }
 
   private message(connection: Connection, request: Extract<ClientRequest, { type: "message" }>) {
-    const wait = connection.takeMessageSlot(Date.now());
-    if (wait > 0)
-      return this.reply(connection, { code: "rate_limited", message: `Too many messages; wait ${Math.ceil(wait / 1000)} s.`, ref: request.ref }, { retry_after_ms: wait });
     if (this.isDraining()) return this.unavailable(connection, request.ref, "The server is restarting; send again after reconnecting.");
     this.store.engine.append(
       {
@@ -195,8 +198,8 @@ export class SocketProtocol {
   private async history(connection: Connection, request: Extract<ClientRequest, { type: "history" }>) {
     try {
       const page = await this.store.engine.history(connection.channel, request.before, request.limit);
-      this.ack(connection, request.ref, { messages: page.messages, has_more: page.hasMore });
-      connection.checkBackpressure();
+      const data = { messages: page.messages, has_more: page.hasMore };
+      connection.sendRequested(JSON.stringify(request.ref === undefined ? { type: "ack", data } : { type: "ack", ref: request.ref, data }));
     } catch (error) {
       if (!(error instanceof EngineUnavailable)) log.error(`history failed: ${describeError(error)}`);
       this.unavailable(connection, request.ref, "History can't be read right now; try again.");

@@ -12,7 +12,7 @@ export class SqliteAuthStore implements AuthStore {
         "SELECT email, expires_at, used_at, disabled FROM magic_links WHERE token_hash = ?",
       ),
       useLink: db.query<{ email: string; expires_at: number }, [number, string]>(
-        "UPDATE magic_links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND disabled = 0 RETURNING email, expires_at",
+        "UPDATE magic_links SET used_at = ?1 WHERE token_hash = ?2 AND used_at IS NULL AND disabled = 0 AND expires_at > ?1 RETURNING email, expires_at",
       ),
       disableLink: db.query("UPDATE magic_links SET disabled = 1 WHERE token_hash = ?"),
       countHits: db.query<{ n: number; oldest: number | null }, [string, number]>(
@@ -43,9 +43,11 @@ export class SqliteAuthStore implements AuthStore {
 
   async consumeMagicLink(tokenHash: string, now: number): Promise<ConsumeResult> {
     // One UPDATE ... RETURNING: SQLite runs it atomically, so only one caller wins.
-    const row = this.q.useLink.get(now, tokenHash);
-    if (!row) return { status: "invalid" };
-    return row.expires_at <= now ? { status: "expired", email: row.email } : { status: "ok", email: row.email };
+    const used = this.q.useLink.get(now, tokenHash);
+    if (used) return { status: "ok", email: used.email };
+    const link = this.q.getLink.get(tokenHash);
+    if (link && link.used_at === null && link.disabled === 0) return { status: "expired", email: link.email };
+    return { status: "invalid" };
   }
 
   async disableMagicLink(tokenHash: string) {

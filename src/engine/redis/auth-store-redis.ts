@@ -29,7 +29,7 @@ export class RedisAuthStore implements AuthStore {
   }
 
   async consumeMagicLink(tokenHash: string, now: number): Promise<ConsumeResult> {
-    const row = await this.link.script<[string, string] | null>(CONSUME_LINK, [keys.link(tokenHash)], []);
+    const row = await this.link.script<[string, string] | null>(CONSUME_LINK, [keys.link(tokenHash)], [String(now)]);
     if (!row) return { status: "invalid" };
     const [email, expiresAt] = row;
     return Number(expiresAt) <= now ? { status: "expired", email } : { status: "ok", email };

@@ -101,7 +101,7 @@ return 0
 export const CONSUME_LINK = `
 local link = redis.call('HMGET', KEYS[1], 'email', 'expires_at', 'usable')
 if not link[1] or link[3] ~= '1' then return false end
-redis.call('HSET', KEYS[1], 'usable', '0')
+if tonumber(link[2]) > tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'usable', '0') end
 return {link[1], link[2]}
 `;
 

@@ -35,7 +35,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.stop();
-});
+}, SLOW);
 
 const messagesOf = (page: Page) => page.getByTestId("messages");
 const waitText = (page: Page, text: string) => messagesOf(page).getByText(text, { exact: true }).first().waitFor();

@@ -15,7 +15,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.stop();
-});
+}, SLOW);
 
 const waitText = (page: import("playwright-core").Page, text: string) =>
   page.getByTestId("messages").getByText(text, { exact: true }).first().waitFor();

@@ -18,7 +18,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.stop();
-});
+}, SLOW);
 
 test("a restart shows reconnecting, then recovers with nothing lost or doubled", async () => {
   const { context, errors } = await newContext(browser, { viewport: PHONE });

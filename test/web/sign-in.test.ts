@@ -15,7 +15,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.stop();
-});
+}, SLOW);
 
 test("the app is served with a strict CSP and runs under it", async () => {
   const { context, errors } = await newContext(browser);

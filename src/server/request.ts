@@ -41,6 +41,9 @@ function ownOrigin(config: Config, request: Request): string | null {
 export function originAllowed(config: Config, request: Request): boolean {
   const origin = request.headers.get("origin");
   if (origin === null) return true;
+  // The confirm page is sent with `Referrer-Policy: no-referrer`, so browsers post its
+  // form with `Origin: null`; Sec-Fetch-Site, which pages cannot forge, says it is ours.
+  if (origin === "null") return request.headers.get("sec-fetch-site") === "same-origin";
   const given = normalisedOrigin(origin);
   return given !== null && given === ownOrigin(config, request);
 }

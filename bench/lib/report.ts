@@ -65,7 +65,7 @@ export function report(date: string, args: string, recs: Rec[]): string {
   if (rr1 || rr4) {
     L.push("", `Two Roomz instances + Redis: S1 ${rr1 ? `${rr1.maxRate} msg/s` : "—"}; S4 ${rr4 ? `${rr4.usPerDelivery} µs/delivery (CPU of both instances and Redis)` : "—"}.`);
   }
-  L.push("", "‡ limited by the generator (its core at ≥ 90 % or it could not offer the rate): the server's own limit is higher than the number shown.", "");
+  L.push("", "‡ limited by the generator (its process at ≥ 80 % of its core at the first failing step, or it could not offer the rate): the server's own limit is higher than the number shown.", "");
   const notes = recs.filter((r) => r.kind === "summary" && (r.scenario === "S1" || r.scenario === "S4"));
   if (notes.length) {
     L.push("Generator load at the reported points:", "");

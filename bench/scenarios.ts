@@ -246,12 +246,14 @@ export async function s6(ctx: Ctx) {
     const sinceN = ctx.quick ? 60 : 200;
     const sinceTail = await g.measured("since", { n: sinceN, since: [total - 10, total - 100, total - 500] });
     const sinceOld = await g.measured("since", { n: sinceN, since: [0, 1, Math.floor(total / 2)] });
+    // The same fresh-connection timing against raw Bun, for what an upgrade costs without Roomz.
+    const bunConnect = await withTarget(ctx, "bun", async (_bt, bg) => (await bg.cmd("since", { n: sinceN, since: [0] })).connectToAuthenticatedMs);
     const r = {
-      scenario: "S6", target: "roomz", kind: "summary", stored: seeded, seedMs, serverRssKiB: rssKiB(t.pids()[0]),
+      scenario: "S6", target: "roomz", kind: "summary", stored: seeded, seedMs, serverRssKiB: rssKiB(t.pids()[0]), bunConnectMs: bunConnect,
       otherCpuPct: [newest, random, max, sinceTail, sinceOld].map((x) => x.otherCpuPct),
       historyNewest50: newest.latencyMs, historyRandom50: random.latencyMs, historyRandom200: max.latencyMs,
-      sinceRecent: { ...sinceTail.connectToHistoryMs, avgMessages: sinceTail.avgMessages, authMs: sinceTail.connectToAuthenticatedMs },
-      sinceOld: { ...sinceOld.connectToHistoryMs, avgMessages: sinceOld.avgMessages, complete: sinceOld.completeCount, authMs: sinceOld.connectToAuthenticatedMs },
+      sinceRecent: { ...sinceTail.connectToHistoryMs, avgMessages: sinceTail.avgMessages, authMs: sinceTail.connectToAuthenticatedMs, replayMs: sinceTail.authenticatedToHistoryMs },
+      sinceOld: { ...sinceOld.connectToHistoryMs, avgMessages: sinceOld.avgMessages, complete: sinceOld.completeCount, authMs: sinceOld.connectToAuthenticatedMs, replayMs: sinceOld.authenticatedToHistoryMs },
     };
     console.log(`  history newest p99=${newest.latencyMs.p99} random p99=${random.latencyMs.p99} limit200 p99=${max.latencyMs.p99}; since recent p99=${sinceTail.connectToHistoryMs.p99} old p99=${sinceOld.connectToHistoryMs.p99} ms`);
     return r;

@@ -81,7 +81,7 @@ await phase("S3", async () => {
 });
 await phase("S4", async () => {
   // Interleaved rounds, like S3; each target's median CPU-per-delivery run is kept.
-  const rounds = ctx.quick ? 1 : 2;
+  const rounds = ctx.quick ? 1 : 3;
   const runs = new Map<TargetName, any[]>();
   for (let i = 0; i < rounds; i++)
     for (const t of withRedis ? [...targets, "roomz-redis" as TargetName] : targets) {

@@ -46,7 +46,8 @@ const keep = (r: any) => {
 };
 
 console.log(`Roomz bench ${date}${ctx.quick ? " (quick)" : ""}: ${[...only].join(",")} on ${targets.join(",")}${withRedis ? "+roomz-redis" : ""}; logs in ${logDir}`);
-ctx.record({ kind: "machine", ...machine(), args: argv.join(" ") });
+const preload = process.env.BENCH_PRELOAD ?? null;
+ctx.record({ kind: "machine", ...machine(), args: argv.join(" "), preload });
 const deadline = Date.now() + 25 * 60_000;
 const phase = async (name: string, body: () => Promise<void>) => {
   if (!only.has(name)) return;
@@ -101,8 +102,10 @@ await phase("S6", async () => {
   if (targets.includes("roomz")) keep(await s6(ctx));
 });
 
-const md = report(date, argv.join(" "), recs);
-writeFileSync(join(resultsDir, "latest.md"), md);
+const md = report(date, argv.join(" ") + (preload ? ` (Roomz with --preload ${preload})` : ""), recs);
+// Only a whole, unmodified suite replaces latest.md; partial runs and experiments go to partial.md.
+const partial = opt("--only") || opt("--targets") || preload;
+writeFileSync(join(resultsDir, partial ? "partial.md" : "latest.md"), md);
 console.log("\n" + md);
 console.log(`raw: ${jsonl}; total ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s`);
 process.exit(0);

@@ -19,7 +19,7 @@ let server: TestServer;
 let jwt: string;
 let rssStart = 0;
 beforeAll(async () => {
-  server = await startServer({ env: { JWT_SECRET_KEY: "ws-fuzz-secret-key-0123456789abcdefghijkl", MESSAGE_RATE_LIMIT: "50" } });
+  server = await startServer({ env: { JWT_SECRET_KEY: "ws-fuzz-secret-key-0123456789abcdefghijkl", MESSAGE_RATE_LIMIT: "1000" } });
   jwt = await signIn(server, "alice@example.com");
   const warm = await WsClient.connect(server.wsUrl, { jwt });
   for (let i = 0; i < 50; i++) await warm.request("ping", {});
@@ -37,7 +37,7 @@ function generateFrame(rng: Rng, i: number): Generated {
   const kind = rng.int(0, 13);
   switch (kind) {
     case 0:
-      return { kind: "message", payload: JSON.stringify({ type: "message", ref: `f${i}`, data: { content: rng.oddString(rng.pick([10, 200, 5000])), client_msg_id: rng.chance(0.5) ? `c${rng.int(0, 50)}` : rng.value() } }) };
+      return { kind: "message", payload: JSON.stringify({ type: "message", ref: `f${i}`, data: { content: rng.chance(0.25) ? "m".repeat(rng.pick([1, 4000, 4001, 6000])) : rng.oddString(rng.pick([10, 200, 5000])), client_msg_id: rng.chance(0.5) ? `c${rng.int(0, 50)}` : rng.value() } }) };
     case 1:
       return { kind: "known type, random data", payload: JSON.stringify({ type: rng.pick(["ping", "history", "set_display_name", "message"]), ref: ref(), data: rng.value() }) };
     case 2: {
@@ -98,40 +98,59 @@ function replies(ws: WsClient): number {
 describe("fuzz: WebSocket frames", () => {
   test(`${FRAMES} generated frames (seed ${SEED.toString(16)}): one ack or error each, known codes only, the connection never closes`, async () => {
     const rng = new Rng(SEED);
-    const ws = await WsClient.connect(server.wsUrl, { jwt });
     const observer = await WsClient.connect(server.wsUrl, { jwt });
     const kinds = new Map<string, number>();
-    let sent = 0;
-    for (let start = 0; start < FRAMES; start += BATCH) {
-      for (let i = start; i < Math.min(FRAMES, start + BATCH); i++) {
-        const frame = generateFrame(rng, i);
-        kinds.set(frame.kind, (kinds.get(frame.kind) ?? 0) + 1);
-        ws.send(frame.payload);
-        sent++;
+    const known = new Set(["authenticated", "ack", "error", "message", "user_joined", "user_left", "display_name_changed", "history"]);
+    const errors: any[] = [];
+    let acks = 0;
+    // A fresh connection every PER_CONNECTION frames keeps each under the message rate
+    // limit, so every validation answer is reachable (every message frame counts).
+    const PER_CONNECTION = 400;
+    for (let first = 0; first < FRAMES; first += PER_CONNECTION) {
+      const ws = await WsClient.connect(server.wsUrl, { jwt });
+      let sent = 0;
+      for (let start = first; start < Math.min(FRAMES, first + PER_CONNECTION); start += BATCH) {
+        for (let i = start; i < Math.min(FRAMES, first + PER_CONNECTION, start + BATCH); i++) {
+          const frame = generateFrame(rng, i);
+          kinds.set(frame.kind, (kinds.get(frame.kind) ?? 0) + 1);
+          ws.send(frame.payload);
+          sent++;
+        }
+        await ws.until(() => replies(ws) >= sent, `replies to ${sent} frames (have ${replies(ws)})`, 15000);
       }
-      await ws.until(() => replies(ws) >= sent, `replies to ${sent} frames (have ${replies(ws)})`, 15000);
+      await Bun.sleep(100);
+      expect(ws.isOpen).toBe(true);
+      expect(ws.closeInfo).toBeNull();
+      expect(replies(ws)).toBe(sent);
+      expect(ws.oddities).toEqual([]);
+      errors.push(...ws.frames.filter((f) => f.type === "error"));
+      acks += ws.frames.filter((f) => f.type === "ack").length;
+      expect(ws.frames.filter((f) => !known.has(f.type)).slice(0, 3)).toEqual([]);
+      expect(ws.frames.filter((f) => STACK_TRACE.test(JSON.stringify(f))).slice(0, 3)).toEqual([]);
+      await ws.closeAndWait();
     }
-    await Bun.sleep(300);
-    expect(ws.isOpen).toBe(true);
-    expect(ws.closeInfo).toBeNull();
-    expect(replies(ws)).toBe(sent);
-    expect(ws.oddities).toEqual([]);
-    const errors = ws.frames.filter((f) => f.type === "error");
     const unknownCodes = errors.filter((f) => !FRAME_ERROR_CODES.includes(f.data?.code) || typeof f.data?.message !== "string");
     expect(unknownCodes.slice(0, 5)).toEqual([]);
-    expect(ws.frames.filter((f) => STACK_TRACE.test(JSON.stringify(f))).slice(0, 3)).toEqual([]);
-    // Every reply to a frame with a valid ref carries it; unknown frame types never come back.
-    const known = new Set(["authenticated", "ack", "error", "message", "user_joined", "user_left", "display_name_changed", "history"]);
-    expect(ws.frames.filter((f) => !known.has(f.type)).slice(0, 3)).toEqual([]);
     expect(observer.frames.filter((f) => !known.has(f.type)).slice(0, 3)).toEqual([]);
     expect(observer.isOpen).toBe(true);
     const codes = Object.fromEntries(FRAME_ERROR_CODES.map((c) => [c, errors.filter((f) => f.data.code === c).length]));
-    console.log(`WS fuzz: ${sent} frames, ${replies(ws) - errors.length} acks, errors ${JSON.stringify(codes)}; kinds ${JSON.stringify(Object.fromEntries(kinds))}`);
+    console.log(`WS fuzz: ${FRAMES} frames, ${acks} acks, errors ${JSON.stringify(codes)}; kinds ${JSON.stringify(Object.fromEntries(kinds))}`);
     // The fuzzer did reach the interesting answers.
-    for (const code of ["bad_frame", "unknown_type", "invalid_data", "empty_message", "message_too_long", "rate_limited"]) expect({ code, n: codes[code] > 0 }).toEqual({ code, n: true });
-    ws.close();
+    for (const code of ["bad_frame", "unknown_type", "invalid_data", "empty_message", "message_too_long"]) expect({ code, n: codes[code] > 0 }).toEqual({ code, n: true });
     observer.close();
   }, 60000);
+
+  test("over MESSAGE_RATE_LIMIT message frames in 10 s (invalid ones counted too): rate_limited with retry_after_ms, the connection stays", async () => {
+    const ws = await WsClient.connect(server.wsUrl, { jwt });
+    for (let i = 0; i < 1000; i++) ws.send(i % 2 ? { type: "message", data: { content: " " } } : { type: "message", data: { content: 5 } });
+    const over = await ws.request("message", { content: "one too many" });
+    expect(over.type).toBe("error");
+    expect(over.data.code).toBe("rate_limited");
+    expect(over.data.retry_after_ms).toBeGreaterThan(0);
+    expect(over.data.retry_after_ms).toBeLessThanOrEqual(10000);
+    expect((await ws.request("ping", {})).type).toBe("ack");
+    ws.close();
+  });
 
   test("oversized frames close with 1009 (text and binary); the client reconnects with since and loses nothing", async () => {
     const ws = await WsClient.connect(server.wsUrl, { jwt });

@@ -22,12 +22,12 @@ The server URL defaults to $ROOMZ_SERVER, else http://localhost:8000.
 async function serve(): Promise<number> {
   const { loadConfig, ConfigError } = await import("./server/config");
   const { startServer } = await import("./server/server");
-  const { DatabaseLocked } = await import("./engine/embedded/database");
+  const { DatabaseUnusable } = await import("./engine/embedded/database");
   let running;
   try {
     running = await startServer(loadConfig());
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof DatabaseLocked) {
+    if (error instanceof ConfigError || error instanceof DatabaseUnusable) {
       process.stderr.write(`roomz: ${error.message}\n`);
       return 2;
     }

@@ -36,11 +36,17 @@ const MIGRATIONS: string[] = [
 
 export const DATABASE_FILE = "roomz.sqlite";
 
-export class DatabaseLocked extends Error {}
+/** The database can't be opened; the message names the directory and what to do. */
+export class DatabaseUnusable extends Error {}
 
 /** Opens (creating if needed) and migrates the database in `dataDir`. */
 export function openDatabase(dataDir: string): Database {
-  const db = new Database(join(dataDir, DATABASE_FILE), { create: true, strict: true });
+  let db: Database;
+  try {
+    db = new Database(join(dataDir, DATABASE_FILE), { create: true, strict: true });
+  } catch (error) {
+    throw unusable(dataDir, error);
+  }
   try {
     db.exec("PRAGMA busy_timeout = 2000");
     // One process owns the database: the seq counters live in its memory. The lock is
@@ -54,11 +60,17 @@ export function openDatabase(dataDir: string): Database {
     migrate(db);
   } catch (error) {
     db.close();
-    if (/locked|busy/i.test(String((error as Error).message)))
-      throw new DatabaseLocked(`the database in ${dataDir} is locked by another process; stop it or use another ROOMZ_DATA_DIR`);
-    throw error;
+    throw unusable(dataDir, error);
   }
   return db;
+}
+
+function unusable(dataDir: string, error: unknown): DatabaseUnusable {
+  const reason = (error as Error).message ?? String(error);
+  if (/locked|busy/i.test(reason))
+    return new DatabaseUnusable(`ROOMZ_DATA_DIR: the database in ${dataDir} is locked by another process; stop it or use another directory`);
+  if (/newer Roomz/.test(reason)) return new DatabaseUnusable(`ROOMZ_DATA_DIR: ${reason}; run that version, or point ROOMZ_DATA_DIR elsewhere`);
+  return new DatabaseUnusable(`ROOMZ_DATA_DIR: cannot open the database in ${dataDir} (${reason}); check free space, permissions and that the file is a Roomz database`);
 }
 
 function migrate(db: Database): void {

@@ -116,6 +116,8 @@ export class EmbeddedEngine implements Engine {
   }
 
   healthy(): boolean {
+    // A failing disk is not "unreachable": reading history and joining still work, and
+    // each message that can't be stored gets `unavailable` (docs/protocol.md).
     return !this.closed;
   }
 

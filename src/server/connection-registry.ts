@@ -51,6 +51,14 @@ export class ConnectionRegistry {
     for (const connection of this.bySession.get(jti) ?? []) connection.close(code, reason);
   }
 
+  /** Closes the connections of every session whose expiry has passed. */
+  closeExpired(now: number, code: number, reason: string) {
+    for (const connections of this.bySession.values()) {
+      const first = connections.values().next().value;
+      if (first && first.options.expiresAt <= now) for (const connection of connections) connection.close(code, reason);
+    }
+  }
+
   closeUser(email: string, code: number, reason: string) {
     for (const connection of this.byUser.get(email) ?? []) connection.close(code, reason);
   }

@@ -18,7 +18,7 @@ export interface ConnectionOptions {
   epoch: string | null;
   rateLimit: number;
   sendBufferBytes: number;
-  onSlow: () => void;
+  metrics: { slowConsumersDropped: number };
 }
 
 export class Connection implements LocalSocket {
@@ -31,7 +31,6 @@ export class Connection implements LocalSocket {
   early: string[] | null = [];
   lastHeard = Date.now();
   closing = false;
-  expiryTimer: Timer | null = null;
   /** Bytes of replies the client asked for (replays, history pages) allowed on top of the limit until they drain. */
   private grace = 0;
   private rateTimes: number[] = [];
@@ -71,7 +70,7 @@ export class Connection implements LocalSocket {
 
   checkBackpressure(): void {
     if (this.closing || this.ws.getBufferedAmount() <= this.options.sendBufferBytes + this.grace) return;
-    this.options.onSlow();
+    this.options.metrics.slowConsumersDropped++;
     this.close(CLOSE.tooSlow, "too slow to keep up");
     setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
   }

@@ -14,16 +14,18 @@ import type { Metrics } from "./metrics";
 import { problem } from "./problem";
 import { originAllowed } from "./request";
 import type { Sessions } from "./sessions";
+import type { SessionClaims } from "./jwt";
 import { ConnectionRegistry } from "./connection-registry";
 
 const PING_EVERY_MS = 25_000;
 const SILENT_LIMIT_MS = 60_000;
 const MAX_EARLY_FRAMES = 64;
-const MAX_TIMER_MS = 2 ** 31 - 1;
+const EXPIRY_SWEEP_MS = 1_000;
 
 export class SocketProtocol {
   readonly registry = new ConnectionRegistry();
   private keepalive: Timer;
+  private expirySweep: Timer;
 
   constructor(
     private config: Config,
@@ -34,6 +36,10 @@ export class SocketProtocol {
   ) {
     this.keepalive = setInterval(() => this.pingAll(), PING_EVERY_MS);
     this.keepalive.unref();
+    // Sessions end on the socket within a second of their `exp`: one sweep over the
+    // open sessions, not a timer per connection.
+    this.expirySweep = setInterval(() => this.registry.closeExpired(Date.now(), CLOSE.sessionEnded, "session expired"), EXPIRY_SWEEP_MS);
+    this.expirySweep.unref();
     store.engine.onControl((event) => {
       if (event.kind === "session_revoked") this.registry.closeSession(event.jti, CLOSE.sessionEnded, "logged out");
       else this.registry.closeUser(event.email, CLOSE.sessionEnded, "logged out everywhere");
@@ -60,20 +66,28 @@ export class SocketProtocol {
     if (open === null) return problem("unavailable", "The message store is unreachable; try again shortly.", path, { "retry-after": "2" });
     if (open + this.registry.pendingFor(auth.claims.email) >= this.config.maxConnectionsPerUser)
       return problem("rate_limited", `This account already has ${this.config.maxConnectionsPerUser} open connections; close one first.`, path, { "retry-after": "10" });
-    const connection = new Connection({
-      email: auth.claims.email,
-      jti: auth.claims.jti,
-      expiresAt: auth.claims.exp * 1000,
-      since: since === null ? null : Math.min(Number(since), Number.MAX_SAFE_INTEGER),
-      epoch: params.get("epoch"),
-      rateLimit: this.config.messageRateLimit,
-      sendBufferBytes: this.config.sendBufferBytes,
-      onSlow: () => this.metrics.slowConsumersDropped++,
-    });
+    const connection = this.newConnection(auth.claims, since, params.get("epoch"));
     this.registry.expect(connection);
     if (server.upgrade(request, { data: connection })) return undefined;
     this.registry.forget(connection);
     return problem("invalid_request", "This endpoint only speaks WebSocket.", path);
+  }
+
+  /**
+   * Built outside the async upgrade on purpose: a closure made inside it would keep the
+   * whole async scope (the Request, its headers, the params) alive as long as the socket.
+   */
+  private newConnection(claims: SessionClaims, since: string | null, epoch: string | null): Connection {
+    return new Connection({
+      email: claims.email,
+      jti: claims.jti,
+      expiresAt: claims.exp * 1000,
+      since: since === null ? null : Math.min(Number(since), Number.MAX_SAFE_INTEGER),
+      epoch,
+      rateLimit: this.config.messageRateLimit,
+      sendBufferBytes: this.config.sendBufferBytes,
+      metrics: this.metrics,
+    });
   }
 
   readonly handler: WebSocketHandler<Connection> = {
@@ -90,7 +104,6 @@ export class SocketProtocol {
     const connection = ws.data;
     connection.ws = ws;
     this.registry.add(connection);
-    this.armExpiry(connection);
     const { since, epoch } = connection.options;
     this.store.engine
       .join(connection, { since, epoch }, (joined) => {
@@ -208,7 +221,6 @@ export class SocketProtocol {
 
   private closed(connection: Connection) {
     connection.closing = true;
-    if (connection.expiryTimer) clearTimeout(connection.expiryTimer);
     const wasJoined = connection.early === null;
     this.registry.remove(connection);
     this.store.engine
@@ -245,14 +257,6 @@ export class SocketProtocol {
     this.reply(connection, { code: "unavailable", message, ref });
   }
 
-  private armExpiry(connection: Connection) {
-    const left = connection.options.expiresAt - Date.now();
-    connection.expiryTimer = setTimeout(() => {
-      if (Date.now() >= connection.options.expiresAt) connection.close(CLOSE.sessionEnded, "session expired");
-      else this.armExpiry(connection);
-    }, Math.max(0, Math.min(left, MAX_TIMER_MS)));
-  }
-
   private pingAll() {
     const now = Date.now();
     for (const connection of this.registry.all()) {
@@ -264,6 +268,7 @@ export class SocketProtocol {
   /** Closes every connection with 1001 (after the engine has drained). */
   closeAll() {
     clearInterval(this.keepalive);
+    clearInterval(this.expirySweep);
     for (const connection of this.registry.all()) connection.close(CLOSE.goingAway, "server restarting");
   }
 }

@@ -56,6 +56,10 @@ export function openDatabase(dataDir: string): Database {
     // NORMAL in WAL mode: a committed transaction survives a crash of the process
     // (kill -9); only an OS crash or power loss can lose the last commits.
     db.exec("PRAGMA synchronous = NORMAL");
+    // Checkpoints (the only fsyncs in this mode) are run by the engine once a second
+    // instead of inside whichever commit fills the WAL, where they stalled the event
+    // loop every few hundred messages (bench/results/findings.md).
+    db.exec("PRAGMA wal_autocheckpoint = 0");
     db.exec("PRAGMA foreign_keys = ON");
     migrate(db);
   } catch (error) {

@@ -58,12 +58,9 @@ export class Target {
   urls: string[] = [];
   constructor(public name: TargetName, public kind: Kind, public logDir: string) {}
 
+  /** The processes whose CPU and memory count: the server, or both instances and Redis. */
   pids(): number[] {
     return this.procs.map((x) => x.p.pid);
-  }
-  /** The server pids whose CPU counts (Roomz instances, Redis). */
-  get port() {
-    return this.procs[0].port;
   }
 
   async spawn(argv: string[], env: Record<string, string>, port: number, healthPath: string | null) {

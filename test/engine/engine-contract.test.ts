@@ -1,0 +1,201 @@
+/**
+ * One contract suite for the engine seam (src/engine/engine.ts, auth-store.ts), run
+ * against every implementation: the embedded engine on a temporary SQLite file and the
+ * Redis engine on a real redis-server. The sockets are the test's own LocalSocket
+ * objects; the Bun pub/sub under them is replaced by a topic map, since these tests run
+ * in-process without a server.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createStore, EngineUnavailable, type AppendResult, type LocalSocket, type Store } from "../../src/engine";
+import type { ChatMessage, ReplayData } from "../../src/protocol";
+import { loadConfig } from "../../src/server/config";
+import { startRedis, type RedisServer } from "../helpers/redis";
+import { tempDir } from "../helpers/server";
+
+class TestSocket implements LocalSocket {
+  readonly connectedAt = Date.now();
+  displayName: string | null = null;
+  received: string[] = [];
+  constructor(readonly connectionId: string, readonly channel: string, private topics: Map<string, Set<TestSocket>>) {}
+  subscribe(topic: string) {
+    if (!this.topics.has(topic)) this.topics.set(topic, new Set());
+    this.topics.get(topic)!.add(this);
+  }
+  send(text: string) {
+    this.received.push(text);
+  }
+  checkBackpressure() {}
+  messages(): ChatMessage[] {
+    return this.received.map((text) => JSON.parse(text)).filter((f) => f.type === "message").map((f) => f.data);
+  }
+}
+
+async function until(check: () => boolean, ms = 5000) {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await Bun.sleep(10);
+  }
+}
+
+const engines = process.env.ROOMZ_TEST_ENGINE === "redis" ? ["redis"] : ["embedded", "redis"];
+
+describe.each(engines)("%s engine", (kind) => {
+  let store: Store;
+  let redis: RedisServer | undefined;
+  const topics = new Map<string, Set<TestSocket>>();
+  const events: string[] = [];
+  let channelNo = 0;
+  const freshChannel = () => `user:contract${++channelNo}-${Date.now()}@example.com`;
+
+  beforeAll(async () => {
+    const env: Record<string, string> = { ROOMZ_DATA_DIR: tempDir(), JWT_SECRET_KEY: "k".repeat(40) };
+    if (kind === "redis") {
+      redis = await startRedis();
+      env.REDIS_URL = redis.url;
+    }
+    store = await createStore(loadConfig(env), (topic, text) => {
+      events.push(`publish ${JSON.parse(text).data.seq}`);
+      for (const socket of topics.get(topic) ?? []) socket.send(text);
+    });
+    await until(() => store.engine.healthy());
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    await redis?.stop();
+  });
+
+  function append(channel: string, content: string, clientMsgId: string | null = null): Promise<AppendResult> {
+    return new Promise((resolve, reject) =>
+      store.engine.append(
+        { channel, email: channel.slice(5), connectionId: "c-test", displayName: null, content, clientMsgId },
+        (result) => {
+          if (result instanceof EngineUnavailable) return reject(result);
+          events.push(`stored ${result.message.seq}`);
+          resolve(result);
+        },
+      ),
+    );
+  }
+
+  async function join(channel: string, since: number | null, epoch: string | null = null) {
+    const socket = new TestSocket(crypto.randomUUID(), channel, topics);
+    let replay: ReplayData | null = null;
+    let joinedEpoch = "";
+    await store.engine.join(socket, { since, epoch }, (joined) => {
+      replay = joined.replay;
+      joinedEpoch = joined.epoch;
+    });
+    return { socket, replay: replay as ReplayData | null, epoch: joinedEpoch };
+  }
+
+  test("seq starts at 1 and is gapless per channel, whatever the interleaving", async () => {
+    const [a, b] = [freshChannel(), freshChannel()];
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => append(i % 2 ? a : b, `m${i}`)));
+    const seqs = (ch: string) => results.filter((r) => r.message.user.id === ch).map((r) => r.message.seq).sort((x, y) => x - y);
+    expect(seqs(a)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(seqs(b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+
+  test("a message is stored before it is delivered, and delivered in seq order", async () => {
+    const channel = freshChannel();
+    const { socket } = await join(channel, null);
+    events.length = 0;
+    await Promise.all([append(channel, "one"), append(channel, "two"), append(channel, "three")]);
+    await until(() => socket.messages().length === 3);
+    expect(socket.messages().map((m) => m.seq)).toEqual([1, 2, 3]);
+    for (const seq of [1, 2, 3]) expect(events.indexOf(`stored ${seq}`)).toBeLessThan(events.indexOf(`publish ${seq}`));
+    await store.engine.leave(socket);
+  });
+
+  test("one client_msg_id stores one message, even racing, and its repeat is not delivered", async () => {
+    const channel = freshChannel();
+    const { socket } = await join(channel, null);
+    const racing = await Promise.all([append(channel, "first", "id-1"), append(channel, "second", "id-1")]);
+    expect(racing.map((r) => r.duplicate).sort()).toEqual([false, true]);
+    expect(racing[0].message).toEqual(racing[1].message);
+    const again = await append(channel, "other content", "id-1");
+    expect(again).toEqual({ message: racing[0].message, duplicate: true });
+    await Bun.sleep(200);
+    expect(socket.messages().map((m) => m.content)).toEqual([racing[0].message.content]);
+    await store.engine.leave(socket);
+  });
+
+  test("history pages the newest messages below `before`, ascending", async () => {
+    const channel = freshChannel();
+    for (let i = 1; i <= 7; i++) await append(channel, `h${i}`);
+    const newest = await store.engine.history(channel, null, 3);
+    expect(newest.messages.map((m) => m.seq)).toEqual([5, 6, 7]);
+    expect(newest.hasMore).toBe(true);
+    const older = await store.engine.history(channel, 5, 10);
+    expect(older.messages.map((m) => m.content)).toEqual(["h1", "h2", "h3", "h4"]);
+    expect(older.hasMore).toBe(false);
+    expect(await store.engine.history(freshChannel(), null, 50)).toEqual({ messages: [], hasMore: false });
+  });
+
+  test("a join's replay and the live stream neither overlap nor leave a gap", async () => {
+    const channel = freshChannel();
+    for (let i = 1; i <= 5; i++) await append(channel, `r${i}`);
+    const sending = Promise.all(Array.from({ length: 20 }, (_, i) => append(channel, `live${i}`)));
+    const { socket, replay } = await join(channel, 2);
+    await sending;
+    await until(() => (replay?.messages.length ?? 0) + socket.messages().length >= 23);
+    const seqs = [...replay!.messages, ...socket.messages()].map((m) => m.seq);
+    expect(seqs).toEqual(Array.from({ length: 23 }, (_, i) => i + 3));
+    expect(replay!.complete).toBe(true);
+    await store.engine.leave(socket);
+  });
+
+  test("a replay of more than 500 is the newest 500, incomplete; a foreign epoch resets it", async () => {
+    const channel = freshChannel();
+    await Promise.all(Array.from({ length: 510 }, (_, i) => append(channel, `b${i}`)));
+    const partial = await join(channel, 0);
+    expect(partial.replay!.messages.map((m) => m.seq)).toEqual(Array.from({ length: 500 }, (_, i) => i + 11));
+    expect(partial.replay!.complete).toBe(false);
+    const reset = await join(channel, 509, "another-store");
+    expect(reset.replay!.reset).toBe(true);
+    expect(reset.replay!.messages.length).toBe(500);
+    const same = await join(channel, 509, partial.epoch);
+    expect(same.replay).toEqual({ messages: [expect.objectContaining({ seq: 510 })], complete: true, reset: false });
+    for (const j of [partial, reset, same]) await store.engine.leave(j.socket);
+  });
+
+  test("presence counts joins and leaves; control events reach every handler", async () => {
+    const channel = freshChannel();
+    const first = await join(channel, null);
+    const second = await join(channel, null);
+    expect(await store.engine.connectionCount(channel)).toBe(2);
+    expect(await store.engine.leave(first.socket)).toBe(1);
+    const seen: unknown[] = [];
+    store.engine.onControl((event) => seen.push(event));
+    await store.engine.control({ kind: "session_revoked", jti: "j-1" });
+    await until(() => seen.length === 1);
+    expect(seen[0]).toEqual({ kind: "session_revoked", jti: "j-1" });
+    await store.engine.leave(second.socket);
+    expect(await store.engine.connectionCount(channel)).toBe(0);
+  });
+
+  test("auth store: links are used once, expired ones stay expired, limits count together", async () => {
+    const now = Date.now();
+    const { auth } = store;
+    await auth.saveMagicLink("hash-ok", "a@example.com", now + 60_000, true);
+    await auth.saveMagicLink("hash-old", "a@example.com", now - 1, true);
+    await auth.saveMagicLink("hash-off", "a@example.com", now + 60_000, false);
+    const racing = await Promise.all([auth.consumeMagicLink("hash-ok", now), auth.consumeMagicLink("hash-ok", now)]);
+    expect(racing.map((r) => r.status).sort()).toEqual(["invalid", "ok"]);
+    expect((await auth.consumeMagicLink("hash-old", now)).status).toBe("expired");
+    expect((await auth.consumeMagicLink("hash-old", now)).status).toBe("expired");
+    expect((await auth.consumeMagicLink("hash-off", now)).status).toBe("invalid");
+    const limits = [{ key: `e${now}`, limit: 2 }, { key: `i${now}`, limit: 5 }];
+    expect((await auth.hitRateLimits(limits, 60_000, now)).allowed).toBe(true);
+    expect((await auth.hitRateLimits(limits, 60_000, now + 1)).allowed).toBe(true);
+    const refused = await auth.hitRateLimits(limits, 60_000, now + 2);
+    expect(refused).toEqual({ allowed: false, retryAfterSeconds: 60 });
+    expect((await auth.hitRateLimits(limits, 60_000, now + 60_001)).allowed).toBe(true);
+    await auth.revokeSession(`jti-${now}`, now + 60_000);
+    expect(await auth.isRevoked(`jti-${now}`)).toBe(true);
+    const before = await auth.sessionVersion(`v${now}@example.com`);
+    expect(await auth.bumpSessionVersion(`v${now}@example.com`)).toBe(before + 1);
+  });
+});

@@ -39,6 +39,23 @@ export const DATABASE_FILE = "roomz.sqlite";
 /** The database can't be opened; the message names the directory and what to do. */
 export class DatabaseUnusable extends Error {}
 
+/**
+ * Makes this process the data directory's only owner (the seq counters live in its
+ * memory) for as long as it runs: an exclusive lock on a small lock database, which the
+ * operating system releases when the process ends, however it ends.
+ */
+export function claimDataDir(dataDir: string): Database {
+  try {
+    const lock = new Database(join(dataDir, "roomz.lock"), { create: true });
+    lock.exec("PRAGMA busy_timeout = 0");
+    lock.exec("PRAGMA locking_mode = EXCLUSIVE");
+    lock.exec("BEGIN EXCLUSIVE");
+    return lock;
+  } catch (error) {
+    throw unusable(dataDir, error);
+  }
+}
+
 /** Opens (creating if needed) and migrates the database in `dataDir`. */
 export function openDatabase(dataDir: string): Database {
   let db: Database;
@@ -49,16 +66,12 @@ export function openDatabase(dataDir: string): Database {
   }
   try {
     db.exec("PRAGMA busy_timeout = 2000");
-    // One process owns the database: the seq counters live in its memory. The lock is
-    // taken by the first write below and held until close.
-    db.exec("PRAGMA locking_mode = EXCLUSIVE");
     db.exec("PRAGMA journal_mode = WAL");
     // NORMAL in WAL mode: a committed transaction survives a crash of the process
     // (kill -9); only an OS crash or power loss can lose the last commits.
     db.exec("PRAGMA synchronous = NORMAL");
-    // Checkpoints (the only fsyncs in this mode) are run by the engine once a second
-    // instead of inside whichever commit fills the WAL, where they stalled the event
-    // loop every few hundred messages (bench/results/findings.md).
+    // Checkpoints (the only fsyncs in this mode) run on a worker (checkpointer.ts), not
+    // inside whichever commit fills the WAL.
     db.exec("PRAGMA wal_autocheckpoint = 0");
     db.exec("PRAGMA foreign_keys = ON");
     migrate(db);

@@ -21,8 +21,6 @@ import { SqliteMessageLog } from "./message-log-sqlite";
 import { REPLAY_LIMIT, connectionsOf } from "../replay";
 import { describeError, log } from "../../server/log";
 
-const CHECKPOINT_EVERY_MS = 1_000;
-
 interface PendingAppend {
   message: NewMessage;
   onStored: (result: AppendResult | EngineUnavailable) => void;
@@ -36,27 +34,12 @@ export class EmbeddedEngine implements Engine {
   private flushScheduled = false;
   private controlHandlers: Array<(event: ControlEvent) => void> = [];
   private closed = false;
-  private uncheckpointed = false;
-  private checkpointer: Timer;
 
-  constructor(private db: Database, publish: TopicPublisher) {
+  /** `walGrew` is told after every commit (the checkpointer's cue). */
+  constructor(db: Database, publish: TopicPublisher, private walGrew: () => void = () => {}) {
     this.log = new SqliteMessageLog(db);
     this.fanout = new LocalFanout(publish);
     this.epoch = storeEpoch(db);
-    this.checkpointer = setInterval(() => this.checkpoint(), CHECKPOINT_EVERY_MS);
-    this.checkpointer.unref();
-  }
-
-  /** Copies the WAL into the database (one fsync) when anything was written since last time. */
-  private checkpoint(): void {
-    if (!this.uncheckpointed) return;
-    this.uncheckpointed = false;
-    try {
-      this.db.exec("PRAGMA wal_checkpoint(PASSIVE)");
-    } catch (error) {
-      log.warn(`checkpoint failed (retrying in a second): ${describeError(error)}`);
-      this.uncheckpointed = true;
-    }
   }
 
   append(message: NewMessage, onStored: PendingAppend["onStored"]): void {
@@ -82,7 +65,7 @@ export class EmbeddedEngine implements Engine {
       for (const item of batch) item.onStored(new EngineUnavailable());
       return;
     }
-    this.uncheckpointed = true;
+    this.walGrew();
     for (let i = 0; i < batch.length; i++) {
       const result = results[i];
       batch[i].onStored(result);
@@ -147,7 +130,6 @@ export class EmbeddedEngine implements Engine {
 
   async close() {
     this.closed = true;
-    clearInterval(this.checkpointer);
     this.flush();
   }
 }

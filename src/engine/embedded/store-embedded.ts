@@ -3,15 +3,19 @@ import type { Config } from "../../server/config";
 import type { Store } from "../index";
 import type { TopicPublisher } from "../local-fanout";
 import { SqliteAuthStore } from "./auth-store-sqlite";
-import { openDatabase } from "./database";
+import { Checkpointer } from "./checkpointer";
+import { DATABASE_FILE, claimDataDir, openDatabase } from "./database";
+import { join } from "node:path";
 import { EmbeddedEngine } from "./engine-embedded";
 
 const PRUNE_EVERY_MS = 10 * 60_000;
 
 export function createEmbeddedStore(config: Config, publish: TopicPublisher): Store {
+  const ownership = claimDataDir(config.dataDir);
   const db = openDatabase(config.dataDir);
   const auth = new SqliteAuthStore(db);
-  const engine = new EmbeddedEngine(db, publish);
+  const checkpointer = new Checkpointer(join(config.dataDir, DATABASE_FILE));
+  const engine = new EmbeddedEngine(db, publish, () => checkpointer.nudge());
   auth.prune(Date.now());
   const pruner = setInterval(() => auth.prune(Date.now()), PRUNE_EVERY_MS);
   pruner.unref();
@@ -21,7 +25,9 @@ export function createEmbeddedStore(config: Config, publish: TopicPublisher): St
     async close() {
       clearInterval(pruner);
       await engine.close();
+      await checkpointer.close();
       db.close();
+      ownership.close();
     },
   };
 }

@@ -162,6 +162,8 @@ export async function s2(ctx: Ctx, name: TargetName) {
       sockets1: c1.total, sockets2: c2.total, connectPerSec: c2.perSec,
       kbPerConnFirst10k: round2((rss1 - rss0) / Math.max(1, c1.total)),
       kbPerAddedConn: round2((rss2 - rss1) / Math.max(1, c2.total - c1.total)),
+      // Less sensitive to the allocator keeping what the first connect burst used.
+      kbPerConnFromEmpty: round2((rss2 - rss0) / Math.max(1, c2.total)),
     };
     console.log(`  ${name}: ${rss0} → ${rss1} → ${rss2} KiB; ${r.kbPerAddedConn} KB per added connection (${c2.total} sockets)`);
     return r;

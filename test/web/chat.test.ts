@@ -144,6 +144,8 @@ test("a reload keeps the history, in order, each message once", async () => {
 test("clearing the name goes back to a connection label everywhere", async () => {
   await pageA.getByRole("button", { name: "Clear" }).click();
   await pageB.getByTestId("devices").getByText("Laptop").waitFor({ state: "detached" });
+  // Tab A learns of the clear from its ack, which may land after tab B's notice.
+  await pageA.getByRole("button", { name: "Clear" }).waitFor({ state: "detached" });
   expect(await pageA.getByLabel("Name for this device").inputValue()).toBe("");
   await send(pageA, "nameless now");
   await waitText(pageB, "nameless now");

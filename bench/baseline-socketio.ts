@@ -52,6 +52,8 @@ io.on("connection", (socket) => {
 
 const port = Number(process.env.PORT ?? 9002);
 http.listen(port, process.env.HOST ?? "127.0.0.1", 4096, () => console.log(`baseline-socketio listening on ${port}`));
+// S2 reads RSS after a full GC too (started with --expose-gc).
+process.on("SIGUSR2", () => (globalThis as { gc?: () => void }).gc?.());
 process.on("SIGTERM", () => {
   io.close();
   process.exit(0);

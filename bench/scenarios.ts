@@ -148,24 +148,33 @@ function failReason(r: any): string {
 // S2: RSS with 10,000 then 19,900 idle authenticated sockets.
 export async function s2(ctx: Ctx, name: TargetName) {
   return withTarget(ctx, name, async (t, g) => {
+    // RSS as it is after settling, then after a full GC in the server (SIGUSR2, the same
+    // for every target): the second leaves out the connect burst's garbage, which
+    // otherwise makes one target's number depend on when its collector last ran.
     const settle = async () => {
       await Bun.sleep(ctx.quick ? 1500 : 3000);
-      return sumRss(t.pids());
+      const asIs = sumRss(t.pids());
+      for (const pid of t.pids()) process.kill(pid, "SIGUSR2");
+      await Bun.sleep(1500);
+      return { asIs, afterGc: sumRss(t.pids()) };
     };
     const rss0 = await settle();
     const c1 = await connect(g, 2500);
     const rss1 = await settle();
     const c2 = await connect(g, 4975);
     const rss2 = await settle();
+    const added = Math.max(1, c2.total - c1.total);
     const r = {
-      scenario: "S2", target: name, kind: "summary", rss0KiB: rss0, rss10kKiB: rss1, rss19900KiB: rss2,
+      scenario: "S2", target: name, kind: "summary", rss0KiB: rss0.asIs, rss10kKiB: rss1.asIs, rss19900KiB: rss2.asIs,
+      rssAfterGcKiB: [rss0.afterGc, rss1.afterGc, rss2.afterGc],
       sockets1: c1.total, sockets2: c2.total, connectPerSec: c2.perSec,
-      kbPerConnFirst10k: round2((rss1 - rss0) / Math.max(1, c1.total)),
-      kbPerAddedConn: round2((rss2 - rss1) / Math.max(1, c2.total - c1.total)),
+      kbPerConnFirst10k: round2((rss1.asIs - rss0.asIs) / Math.max(1, c1.total)),
+      kbPerAddedConn: round2((rss2.asIs - rss1.asIs) / added),
+      kbPerAddedConnAfterGc: round2((rss2.afterGc - rss1.afterGc) / added),
       // Less sensitive to the allocator keeping what the first connect burst used.
-      kbPerConnFromEmpty: round2((rss2 - rss0) / Math.max(1, c2.total)),
+      kbPerConnFromEmpty: round2((rss2.asIs - rss0.asIs) / Math.max(1, c2.total)),
     };
-    console.log(`  ${name}: ${rss0} → ${rss1} → ${rss2} KiB; ${r.kbPerAddedConn} KB per added connection (${c2.total} sockets)`);
+    console.log(`  ${name}: ${rss0.asIs} → ${rss1.asIs} → ${rss2.asIs} KiB (after GC ${r.rssAfterGcKiB.join(" → ")}); ${r.kbPerAddedConn} KB per added connection, ${r.kbPerAddedConnAfterGc} after GC (${c2.total} sockets)`);
     return r;
   });
 }

@@ -3,7 +3,7 @@
  * Starts every server fresh, pinned to core 0, drives the generator on core 1, appends raw
  * JSON lines to bench/results/<date>.jsonl and writes bench/results/latest.md.
  */
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { s1All, s2, s3, s4, s5, s6, type Ctx } from "./scenarios";
@@ -106,6 +106,18 @@ const md = report(date, argv.join(" ") + (preload ? ` (Roomz with --preload ${pr
 // Only a whole, unmodified suite replaces latest.md; partial runs and experiments go to partial.md.
 const partial = opt("--only") || opt("--targets") || preload;
 writeFileSync(join(resultsDir, partial ? "partial.md" : "latest.md"), md);
+if (!partial) showInReadme(md);
 console.log("\n" + md);
 console.log(`raw: ${jsonl}; total ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s`);
 process.exit(0);
+
+/** Puts the table of a whole run into the README's performance section, between its markers. */
+function showInReadme(md: string) {
+  const readme = join(ROOT, "README.md");
+  const text = readFileSync(readme, "utf8");
+  const start = "<!-- bench:latest -->", end = "<!-- /bench:latest -->";
+  const from = text.indexOf(start), to = text.indexOf(end);
+  if (from < 0 || to < from) return console.log("README.md has no bench markers; table not copied");
+  const body = md.replace(/^# Roomz bench — (.+)$/m, "Latest run: $1.");
+  writeFileSync(readme, text.slice(0, from + start.length) + "\n" + body.trim() + "\n" + text.slice(to));
+}

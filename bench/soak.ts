@@ -9,7 +9,7 @@
  *
  *   bun bench/soak.ts [--minutes 30] [--users 20] [--conns 3] [--rate 2] [--sample 10]
  */
-import { readdirSync, readFileSync, writeFileSync, appendFileSync, mkdirSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { signIn, startServer, type TestServer } from "../test/helpers/server";
 import { WsClient } from "../test/helpers/ws-client";
@@ -33,6 +33,8 @@ interface Sample {
   t_s: number;
   rss_kib: number;
   fds: number;
+  /** The SQLite WAL file's size: checkpoints run on a worker, so it must stay bounded too. */
+  wal_kib: number;
   connections_open: number;
   acked: number;
   sent: number;
@@ -43,6 +45,10 @@ interface Sample {
 function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) : NaN;
+}
+
+function fileKiB(path: string): number {
+  return existsSync(path) ? Math.round(statSync(path).size / 1024) : 0;
 }
 
 function fdCount(pid: number): number {
@@ -201,6 +207,7 @@ async function main() {
       t_s: Math.round((Date.now() - started) / 1000),
       rss_kib: rssKiB(pid),
       fds: fdCount(pid),
+      wal_kib: fileKiB(join(server.dataDir, "roomz.sqlite-wal")),
       connections_open: await metric(server, "roomz_connections_open").catch(() => NaN),
       acked: stats.acked,
       sent: stats.sent,
@@ -209,7 +216,7 @@ async function main() {
     };
     samples.push(s);
     appendFileSync(jsonl, JSON.stringify({ run: new Date(started).toISOString(), ...s }) + "\n");
-    console.log(`t=${s.t_s}s rss=${(s.rss_kib / 1024).toFixed(1)}MB fds=${s.fds} open=${s.connections_open} acked=${s.acked}/${s.sent} reconnects=${s.reconnects} errors=${s.errors}`);
+    console.log(`t=${s.t_s}s rss=${(s.rss_kib / 1024).toFixed(1)}MB fds=${s.fds} wal=${s.wal_kib}KiB open=${s.connections_open} acked=${s.acked}/${s.sent} reconnects=${s.reconnects} errors=${s.errors}`);
   };
   await sample();
   const sampler = setInterval(() => void sample(), SAMPLE_S * 1000);
@@ -259,6 +266,7 @@ ${row("after clients left", idle)}
 
 - RSS growth start → end: ${mb(end.rss_kib - first.rss_kib)} MB; after warm-up → end: ${mb(end.rss_kib - warm.rss_kib)} MB; peak ${mb(peak.rss_kib)} MB at ${peak.t_s} s.
 - Open fds: start ${first.fds}, end ${end.fds}, after clients left ${idle.fds}, peak ${peakFds}.
+- WAL file: at most ${Math.max(...samples.map((s) => s.wal_kib))} KiB, ${end.wal_kib} KiB at the end under load.
 - Messages: ${stats.sent} sent (incl. resends), ${stats.acked} acked, ${stored} stored (the difference: sent just before a drop or the end, stored but the ack lost; never resent after the end); ${stats.reconnects} reconnects; close codes ${JSON.stringify(stats.closeCodes)}.
 - Errors (connect failures, error frames other than rate_limited): ${stats.errors}${stats.unexpected.length ? `\n  - ${stats.unexpected.slice(0, 10).join("\n  - ")}` : ""}
 - Channel checks (gapless, every ack stored with its seq): ${problems.length === 0 ? "all passed" : `FAILED\n  - ${problems.join("\n  - ")}`}

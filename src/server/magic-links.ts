@@ -38,6 +38,8 @@ export function hashToken(token: string): string {
 }
 
 export class MagicLinks {
+  private outbox: Array<{ to: string; token: string; tokenHash: string; allowed: boolean }> = [];
+
   constructor(
     private config: Config,
     private auth: AuthStore,
@@ -69,9 +71,17 @@ export class MagicLinks {
     const token = randomBytes(32).toString("base64url");
     const tokenHash = hashToken(token);
     await this.auth.saveMagicLink(tokenHash, email, now + this.config.magicLinkExpiryMinutes * 60_000, allowed);
-    if (allowed) setImmediate(() => void this.deliver(email, token, tokenHash));
-    else this.metrics.magicLinks.refused++;
+    if (!allowed) this.metrics.magicLinks.refused++;
+    // Allowed and unknown addresses take the same path until the answer has gone; only
+    // the outbox, a moment later, tells them apart, so the allow-list can't be timed
+    // (bench/probe/allow-list-timing.ts measured 18 µs when the mail started at once).
+    this.outbox.push({ to: email, token, tokenHash, allowed });
+    if (this.outbox.length === 1) setTimeout(() => this.drainOutbox(), 1);
     return { kind: "ok" };
+  }
+
+  private drainOutbox() {
+    for (const { to, token, tokenHash, allowed } of this.outbox.splice(0)) if (allowed) void this.deliver(to, token, tokenHash);
   }
 
   private async deliver(to: string, token: string, tokenHash: string) {

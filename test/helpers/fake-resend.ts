@@ -20,7 +20,8 @@ export interface SentEmail {
   at: number;
 }
 
-export type FakeResendMode = "ok" | 500 | 422;
+/** "hold": record the email, then answer only when `release()` is called. */
+export type FakeResendMode = "ok" | 500 | 422 | "hold";
 
 export class FakeResend {
   emails: SentEmail[] = [];
@@ -29,6 +30,7 @@ export class FakeResend {
   mode: FakeResendMode = "ok";
   private server: Server<undefined>;
   private waiters: Array<() => void> = [];
+  private held: Array<() => void> = [];
 
   constructor() {
     this.server = Bun.serve({
@@ -53,6 +55,7 @@ export class FakeResend {
     } catch {}
     this.emails.push({ authorization: request.headers.get("authorization"), contentType: request.headers.get("content-type"), body, at: Date.now() });
     for (const wake of this.waiters.splice(0)) wake();
+    if (this.mode === "hold") await new Promise<void>((answer) => this.held.push(answer));
     if (this.mode === 500) return new Response("upstream exploded", { status: 500, headers: { "content-type": "text/plain" } });
     if (this.mode === 422)
       return Response.json(
@@ -77,7 +80,17 @@ export class FakeResend {
     }
   }
 
+  /** How many requests are waiting for `release()`. */
+  get holding(): number {
+    return this.held.length;
+  }
+
+  release(): void {
+    for (const answer of this.held.splice(0)) answer();
+  }
+
   stop(): void {
+    this.release();
     this.server.stop(true);
   }
 }

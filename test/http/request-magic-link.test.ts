@@ -150,22 +150,8 @@ describe("the allow-list can't be probed", () => {
     expect(after.get('roomz_magic_links_total{result="refused"}')).toBe(before.get('roomz_magic_links_total{result="refused"}')! + 1);
   });
 
-  test("an unknown address is answered in about the same time as an allowed one", async () => {
-    const time = async (email: string) => {
-      const started = performance.now();
-      expect((await requestLink(server, email)).status).toBe(200);
-      return performance.now() - started;
-    };
-    const allowed: number[] = [];
-    const unknown: number[] = [];
-    for (let i = 0; i < 8; i++) {
-      allowed.push(await time("known@example.com"));
-      unknown.push(await time(`stranger${i}@example.com`));
-    }
-    const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
-    // Generous: sending mail must not happen before the answer.
-    expect(Math.abs(median(allowed) - median(unknown))).toBeLessThan(100);
-  });
+  // Timing is compared statistically by bench/probe/allow-list-timing.ts, not asserted
+  // here; that the answer never waits for the mail is proven in resend.test.ts.
 });
 
 describe("rate limit per address", () => {

@@ -72,6 +72,19 @@ test("success: one email through the API, with the link and `/token <token>` in 
   expect(m.get('roomz_magic_links_total{result="sent"}')).toBeGreaterThanOrEqual(1);
 });
 
+test("the answer never waits for the mail service: it comes while the API still holds the email", async () => {
+  fake.mode = "hold";
+  const from = fake.emails.length;
+  // If the answer waited for the mail, this would hang until the test's timeout.
+  const res = await requestLink(server, "mail@example.com");
+  expect(res.status).toBe(200);
+  const email = await fake.waitForEmail("mail@example.com", from);
+  secrets.push(tokenOf(String(email.body.text)));
+  expect(fake.holding).toBe(1);
+  fake.release();
+  fake.mode = "ok";
+});
+
 test("the HTML email escapes the address-derived content", async () => {
   fake.mode = "ok";
   const from = fake.emails.length;

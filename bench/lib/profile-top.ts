@@ -5,6 +5,7 @@
  * FUNCTION (e.g. the message handler, to leave out start-up and connection set-up).
  * --inclusive ranks by total (self + callees) time instead.
  */
+export {};
 const args = process.argv.slice(2);
 const file = args[0];
 const n = Number(args[1] && !args[1].startsWith("--") ? args[1] : 30);

@@ -128,7 +128,7 @@ function generateRequest(rng: Rng, base: string, port: number) {
     if (kind === 0) body = JSON.stringify(rng.value());
     else if (kind === 1) body = JSON.stringify({ email: rng.pick(["alice@example.com", "mallory@example.com", rng.oddString(30), 5, null, ["a@b.co"]]) });
     else if (kind === 2) body = JSON.stringify({ token: rng.pick([rng.oddString(50), "A".repeat(43), 12, null, {}]) });
-    else if (kind === 3) body = rng.bytes(rng.int(0, 3000));
+    else if (kind === 3) body = rng.bytes(rng.int(0, 3000)) as Uint8Array<ArrayBuffer>;
     else if (kind === 4) body = `token=${pct(rng.oddString(50))}&token=x`;
     else if (kind === 5) body = "x".repeat(rng.pick([16 * 1024, 16 * 1024 + 1, 100_000]));
     else if (kind === 6) body = "[".repeat(rng.int(1000, 16000));

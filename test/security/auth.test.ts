@@ -114,7 +114,8 @@ describe("security: Origin on state-changing requests and upgrades", () => {
   });
 
   test("the server's own origin (from Host) and no Origin at all are accepted", async () => {
-    for (const headers of [{ origin: `http://127.0.0.1:${server.port}` }, {}]) {
+    const cases: Record<string, string>[] = [{ origin: `http://127.0.0.1:${server.port}` }, {}];
+    for (const headers of cases) {
       const res = await fetch(`${server.url}/auth/request-magic-link`, {
         method: "POST",
         headers: { "content-type": "application/json", ...headers },

@@ -2,34 +2,14 @@
  * The part of the client core (src/client) that the UI uses. The store depends on this
  * shape only, so views and store can be exercised with any object that behaves the same.
  */
-import type { AuthenticatedData, ChatMessage, MessageAck, UserJoinedData, UserLeftData, DisplayNameChangedData } from "../../../src/protocol";
+import type { AuthenticatedData, ChatMessage, MessageAck } from "../../../src/protocol";
+import type { ConnectionState, ConnectionStatus, MeResult, RoomzEvents } from "../../../src/client/types";
 
-export type ConnectionStatus = "idle" | "connecting" | "connected" | "reconnecting" | "offline" | "stopped";
-
-export interface ConnectionState {
-  status: ConnectionStatus;
-  retryInMs?: number;
-  reason?: string;
-}
-
-export interface MeAnswer {
-  user: { id: string; email: string };
-  session: { issued_at: string; expires_at: string };
-}
-
-export interface ClientEvents {
-  message: ChatMessage;
-  user_joined: UserJoinedData;
-  user_left: UserLeftData;
-  display_name_changed: DisplayNameChangedData;
-  connection_state: ConnectionState;
-  authenticated: AuthenticatedData;
-  reset: unknown;
-}
+export type { ConnectionState, ConnectionStatus };
 
 export interface ChatClient {
   requestMagicLink(email: string): Promise<unknown>;
-  me(): Promise<MeAnswer>;
+  me(): Promise<MeResult>;
   connect(): Promise<AuthenticatedData>;
   send(content: string, clientMsgId?: string): Promise<MessageAck>;
   setDisplayName(name: string | null): Promise<string | null>;
@@ -37,7 +17,7 @@ export interface ChatClient {
   logout(): Promise<unknown>;
   logoutAll(): Promise<unknown>;
   close(): void;
-  on<K extends keyof ClientEvents>(event: K, handler: (data: ClientEvents[K]) => void): () => void;
+  on<K extends keyof RoomzEvents>(event: K, handler: (data: RoomzEvents[K]) => void): () => void;
 }
 
 /** What the UI reads from a RoomzError (or any thrown value). */

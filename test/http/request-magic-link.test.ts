@@ -3,28 +3,16 @@
  * allow-list probe, both rate limits with Retry-After, TRUST_PROXY and X-Forwarded-For.
  */
 import { Database } from "bun:sqlite";
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { startServer, tempDir, type TestServer } from "../helpers/server";
-import { consoleTokens, expectNoSecretsInOutput, expectProblem, metrics, postJson, requestLink } from "./support";
+import { tempDir, type TestServer } from "../helpers/server";
+import { consoleTokens, expectProblem, metrics, postJson, requestLink, serversOfThisFile } from "./support";
 
 /** These cases edit the embedded store's SQLite file by hand; the Redis engine has none. */
 const ONLY_EMBEDDED_STORE_CAN_BE_EDITED = process.env.ROOMZ_TEST_ENGINE === "redis";
 
 const PATH = "/auth/request-magic-link";
-const servers: TestServer[] = [];
-async function start(env: Record<string, string>) {
-  const server = await startServer({ env });
-  servers.push(server);
-  return server;
-}
-
-afterAll(async () => {
-  for (const server of servers) {
-    await server.stop();
-    expectNoSecretsInOutput(server.output);
-  }
-});
+const { start } = serversOfThisFile();
 
 describe("bodies and addresses", () => {
   let server: TestServer;
@@ -250,8 +238,7 @@ describe.skipIf(ONLY_EMBEDDED_STORE_CAN_BE_EDITED)("the rate limits are sliding 
   // instead of waiting an hour.
   test("Retry-After counts down to when the oldest hit leaves the window; once it has, the address may ask again", async () => {
     const dataDir = tempDir();
-    const server = await startServer({ env: { ALLOWED_EMAILS: "slide@example.com", MAGIC_LINK_RATE_LIMIT: "2", MAGIC_LINK_IP_RATE_LIMIT: "1000" }, dataDir });
-    servers.push(server);
+    const server = await start({ ALLOWED_EMAILS: "slide@example.com", MAGIC_LINK_RATE_LIMIT: "2", MAGIC_LINK_IP_RATE_LIMIT: "1000" }, dataDir);
     for (let i = 0; i < 2; i++) expect((await requestLink(server, "slide@example.com")).status).toBe(200);
     await expectProblem(await requestLink(server, "slide@example.com"), 429, "rate_limited", PATH);
 

@@ -3,44 +3,18 @@
  * fallback, no query-string tokens, /auth/me, /auth/logout, /auth/logout-all, and sessions
  * surviving a restart (with a known key, and with the key generated into the data dir).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { signIn, startServer, tempDir, type TestServer } from "../helpers/server";
-import {
-  KNOWN_SECRET,
-  TIMESTAMP,
-  b64url,
-  bearer,
-  decodeJwtPart,
-  expectNoSecretsInOutput,
-  expectProblem,
-  me,
-  metrics,
-  mintJwt,
-  postJson,
-  sessionClaims,
-} from "./support";
+import { signIn, tempDir, type TestServer } from "../helpers/server";
+import { b64url, bearer, decodeJwtPart, expectProblem, KNOWN_SECRET, me, metrics, mintJwt, postJson, serversOfThisFile, sessionClaims, TIMESTAMP } from "./support";
 
-const servers: TestServer[] = [];
-const seenSecrets: string[] = [];
-async function start(env: Record<string, string>, dataDir?: string) {
-  const server = await startServer({ env, dataDir });
-  servers.push(server);
-  return server;
-}
+const { servers, secrets: seenSecrets, start } = serversOfThisFile();
 async function session(server: TestServer, email: string) {
   const jwt = await signIn(server, email);
   seenSecrets.push(jwt);
   return jwt;
 }
-
-afterAll(async () => {
-  for (const server of servers) {
-    await server.stop();
-    expectNoSecretsInOutput(server.output, seenSecrets);
-  }
-});
 
 const HS256 = { alg: "HS256", typ: "JWT" };
 

@@ -4,9 +4,9 @@
  * end-of-file scan that no token or JWT was printed anywhere but the console sender's
  * magic-link line.
  */
-import { expect, setDefaultTimeout } from "bun:test";
+import { afterAll, expect, setDefaultTimeout } from "bun:test";
 import { createHmac } from "node:crypto";
-import type { TestServer } from "../helpers/server";
+import { startServer, type TestServer } from "../helpers/server";
 
 // Each test may start a real server process; on a busy machine that takes seconds.
 setDefaultTimeout(30_000);
@@ -191,4 +191,28 @@ export function parseRaw(raw: string): { status: number; headers: Map<string, st
     headers.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
   }
   return { status: Number(statusLine.split(" ")[1] ?? 0), headers, body: rest.join("\r\n\r\n") };
+}
+
+/**
+ * The servers of one test file: `start` launches one and keeps it; after the file each is
+ * stopped and its output checked for stack traces and for every string in `secrets`.
+ */
+export function serversOfThisFile() {
+  const servers: TestServer[] = [];
+  const secrets: string[] = [];
+  afterAll(async () => {
+    for (const server of servers) {
+      await server.stop();
+      expectNoSecretsInOutput(server.output, secrets);
+    }
+  });
+  return {
+    servers,
+    secrets,
+    async start(env: Record<string, string>, dataDir?: string): Promise<TestServer> {
+      const server = await startServer({ env, dataDir });
+      servers.push(server);
+      return server;
+    },
+  };
 }

@@ -3,24 +3,11 @@
  * 16 KiB (declared or streamed), 405 with Allow, 404 problems, /healthz, /metrics, and the
  * web app fallback with its security headers.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { requestToken, signIn, startServer, type TestServer } from "../helpers/server";
-import { bearer, expectNoSecretsInOutput, expectProblem, me, metrics, parseRaw, postJson, rawHttp, requestLink } from "./support";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { requestToken, signIn, type TestServer } from "../helpers/server";
+import { bearer, expectProblem, me, metrics, parseRaw, postJson, rawHttp, requestLink, serversOfThisFile } from "./support";
 
-const servers: TestServer[] = [];
-const seenSecrets: string[] = [];
-async function start(env: Record<string, string>) {
-  const server = await startServer({ env });
-  servers.push(server);
-  return server;
-}
-
-afterAll(async () => {
-  for (const server of servers) {
-    await server.stop();
-    expectNoSecretsInOutput(server.output, seenSecrets);
-  }
-});
+const { secrets: seenSecrets, start } = serversOfThisFile();
 
 describe("the Origin rule, PUBLIC_URL unset (own origin = http:// + Host)", () => {
   let server: TestServer;

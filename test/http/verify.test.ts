@@ -5,35 +5,22 @@
  * from the allow-list.
  */
 import { Database } from "bun:sqlite";
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { requestToken, startServer, tempDir, type TestServer } from "../helpers/server";
-import { TIMESTAMP, decodeJwtPart, eventually, expectNoSecretsInOutput, expectProblem, me, postJson } from "./support";
+import { requestToken, tempDir, type TestServer } from "../helpers/server";
+import { decodeJwtPart, eventually, expectProblem, me, postJson, serversOfThisFile, TIMESTAMP } from "./support";
 
 /** These cases edit the embedded store's SQLite file by hand; the Redis engine has none. */
 const ONLY_EMBEDDED_STORE_CAN_BE_EDITED = process.env.ROOMZ_TEST_ENGINE === "redis";
 
 const PATH = "/auth/verify";
-const servers: TestServer[] = [];
-const seenSecrets: string[] = [];
-async function start(env: Record<string, string>, dataDir?: string) {
-  const server = await startServer({ env, dataDir });
-  servers.push(server);
-  return server;
-}
+const { servers, secrets: seenSecrets, start } = serversOfThisFile();
 async function token(server: TestServer, email: string) {
   const t = await requestToken(server, email);
   seenSecrets.push(t);
   return t;
 }
-
-afterAll(async () => {
-  for (const server of servers) {
-    await server.stop();
-    expectNoSecretsInOutput(server.output, seenSecrets);
-  }
-});
 
 function getPage(server: TestServer, t: string | null) {
   return fetch(`${server.url}${PATH}${t === null ? "" : `?token=${encodeURIComponent(t)}`}`, { redirect: "manual" });

@@ -49,6 +49,16 @@ export async function newContext(browser: Browser, options: BrowserContextOption
 /** Per-test time limit for browser tests (a sign-in alone takes a few seconds). */
 export const SLOW = 60_000;
 
+/** A web server and a browser for one test file (stopped by `stopServerAndBrowser`). */
+export async function startServerAndBrowser(): Promise<{ server: TestServer; browser: Browser }> {
+  return { server: await startWebServer(), browser: await launch() };
+}
+
+export async function stopServerAndBrowser(server: TestServer | undefined, browser: Browser | undefined) {
+  await browser?.close();
+  await server?.stop();
+}
+
 /** Expected answers (401 from /auth/me when signed out) are logged by Chromium as errors. */
 const EXPECTED = /^Failed to load resource: the server responded with a status of 401/;
 

@@ -8,7 +8,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { RoomzClient } from "../../src/client/client";
 import type { ChatMessage } from "../../src/protocol";
 import type { TestServer } from "../helpers/server";
-import { PHONE, launch, libraryClient, newContext, screenshot, shownMessages, signedInPage, startWebServer, waitConnected, SLOW } from "./browser";
+import { PHONE, libraryClient, newContext, screenshot, shownMessages, signedInPage, waitConnected, SLOW, startServerAndBrowser, stopServerAndBrowser } from "./browser";
 
 let server: TestServer;
 let browser: Browser;
@@ -20,8 +20,7 @@ let errors: string[] = [];
 let errorsB: string[] = [];
 
 beforeAll(async () => {
-  server = await startWebServer();
-  browser = await launch();
+  ({ server, browser } = await startServerAndBrowser());
   const a = await newContext(browser);
   const b = await newContext(browser, { viewport: PHONE, colorScheme: "dark" });
   ctxA = a.context;
@@ -32,10 +31,7 @@ beforeAll(async () => {
   errorsB = b.errors;
 }, SLOW);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-}, SLOW);
+afterAll(() => stopServerAndBrowser(server, browser), SLOW);
 
 const messagesOf = (page: Page) => page.getByTestId("messages");
 const waitText = (page: Page, text: string) => messagesOf(page).getByText(text, { exact: true }).first().waitFor();

@@ -2,20 +2,13 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
 import type { TestServer } from "../helpers/server";
-import { SLOW, launch, libraryClient, newContext, shownMessages, signedInPage, startWebServer } from "./browser";
+import { SLOW, libraryClient, newContext, shownMessages, signedInPage, startServerAndBrowser, stopServerAndBrowser } from "./browser";
 
 let server: TestServer;
 let browser: Browser;
 
-beforeAll(async () => {
-  server = await startWebServer();
-  browser = await launch();
-}, SLOW);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-}, SLOW);
+beforeAll(async () => ({ server, browser } = await startServerAndBrowser()), SLOW);
+afterAll(() => stopServerAndBrowser(server, browser), SLOW);
 
 const waitText = (page: import("playwright-core").Page, text: string) =>
   page.getByTestId("messages").getByText(text, { exact: true }).first().waitFor();

@@ -5,20 +5,13 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
 import type { TestServer } from "../helpers/server";
-import { PHONE, launch, libraryClient, newContext, screenshot, shownMessages, signedInPage, startWebServer, waitConnected, SLOW } from "./browser";
+import { PHONE, libraryClient, newContext, screenshot, shownMessages, signedInPage, waitConnected, SLOW, startServerAndBrowser, stopServerAndBrowser } from "./browser";
 
 let server: TestServer;
 let browser: Browser;
 
-beforeAll(async () => {
-  server = await startWebServer();
-  browser = await launch();
-}, SLOW);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-}, SLOW);
+beforeAll(async () => ({ server, browser } = await startServerAndBrowser()), SLOW);
+afterAll(() => stopServerAndBrowser(server, browser), SLOW);
 
 test("a restart shows reconnecting, then recovers with nothing lost or doubled", async () => {
   const { context, errors } = await newContext(browser, { viewport: PHONE });

@@ -2,20 +2,13 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
 import type { TestServer } from "../helpers/server";
-import { PHONE, confirm, launch, magicLink, newContext, screenshot, startWebServer, waitConnected, SLOW } from "./browser";
+import { PHONE, confirm, magicLink, newContext, screenshot, waitConnected, SLOW, startServerAndBrowser, stopServerAndBrowser } from "./browser";
 
 let server: TestServer;
 let browser: Browser;
 
-beforeAll(async () => {
-  server = await startWebServer();
-  browser = await launch();
-}, SLOW);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-}, SLOW);
+beforeAll(async () => ({ server, browser } = await startServerAndBrowser()), SLOW);
+afterAll(() => stopServerAndBrowser(server, browser), SLOW);
 
 test("the app is served with a strict CSP and runs under it", async () => {
   const { context, errors } = await newContext(browser);

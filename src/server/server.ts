@@ -117,8 +117,14 @@ export async function startServer(config: Config): Promise<RunningServer> {
     shuttingDown ??= (async () => {
       draining = true;
       log.info("shutting down: storing accepted messages, then closing connections");
+      const started = Date.now();
       const forced = setTimeout(() => server!.stop(true), SHUTDOWN_LIMIT_MS);
-      await store.engine.drain();
+      // Bounded: a store that never answers must not keep the process (and its sockets) alive.
+      const drained = await Promise.race([
+        store.engine.drain().then(() => true),
+        new Promise<false>((resolve) => setTimeout(resolve, SHUTDOWN_LIMIT_MS - 1_000, false).unref()),
+      ]);
+      if (!drained) log.warn(`shutting down: the store left messages unsettled after ${Date.now() - started} ms; closing anyway`);
       sockets.closeAll();
       await server!.stop(false);
       clearTimeout(forced);

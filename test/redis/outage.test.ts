@@ -75,3 +75,52 @@ test("Redis down: 503s and `unavailable`; Redis back: recovery by itself, every 
     expect(quiet(server)).toBe(true);
   }
 }, 60_000);
+
+test("Redis stops answering (CLIENT PAUSE WRITE): a message gets `unavailable` from the stall check within seconds, not when the pause ends; then it recovers", async () => {
+  const [a] = cluster.servers;
+  const { clients: [writer] } = await connectEverywhere([a], freshUser());
+  expect((await writer.request("message", { content: "before" })).type).toBe("ack");
+  await cluster.redis.command("CLIENT", ["PAUSE", "9000", "WRITE"]);
+  const sentAt = Date.now();
+  const during = await writer.request("message", { content: "during the stall" }, { timeoutMs: 15_000 });
+  const waitedMs = Date.now() - sentAt;
+  expect({ type: during.type, code: during.data?.code }).toEqual({ type: "error", code: "unavailable" });
+  expect(waitedMs).toBeLessThan(9_000);
+  await cluster.redis.command("CLIENT", ["UNPAUSE"]).catch(() => {});
+  await eventually(async () => (await healthStatus(a)) === 200, "recovery", 20_000);
+  await eventually(async () => (await writer.request("message", { content: "after" }, { timeoutMs: 15_000 })).type === "ack", "an ack after the stall", 20_000);
+  expect(quiet(a)).toBe(true);
+}, 60_000);
+
+test("a gap the store can't fill is retried once a second, never in a loop: with a damaged channel log, then with Redis down", async () => {
+  const [a] = cluster.servers;
+  const email = freshUser();
+  const { clients: [c] } = await connectEverywhere([a], email);
+  const channel = `user:${email}`;
+  const logReads = async () => {
+    const stats = String(await cluster.redis.command("INFO", ["commandstats"]));
+    return Number(/cmdstat_zrangebyscore:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+  };
+  const healthWithin = (ms: number) => fetch(`${a.url}/healthz`, { signal: AbortSignal.timeout(ms) }).then((r) => r.status, () => 0);
+
+  await cluster.redis.command("SET", [`roomz:log:${channel}`, "not a sorted set"]);
+  const readsBefore = await logReads();
+  // Two past the tip: a gap, and every read of the log to fill it fails (WRONGTYPE).
+  await cluster.redis.command("PUBLISH", [`roomz:feed:${channel}`, `m2 {"seq":2}`]);
+  await Bun.sleep(2_500);
+  const tries = (await logReads()) - readsBefore;
+  expect(tries).toBeGreaterThanOrEqual(1);
+  expect(tries).toBeLessThanOrEqual(5);
+
+  // With Redis gone each retry fails at once, without a round trip: the instance must
+  // still run its event loop (answer /healthz with 503, pings with acks).
+  await cluster.redis.stop("SIGKILL");
+  await Bun.sleep(2_500);
+  expect(await healthWithin(3_000)).toBe(503);
+  expect((await c.request("ping", {}, { timeoutMs: 3_000 })).type).toBe("ack");
+
+  await cluster.redis.start();
+  await eventually(async () => (await healthWithin(3_000)) === 200, "recovery", 20_000);
+  await cluster.redis.command("DEL", [`roomz:log:${channel}`]);
+  expect(quiet(a)).toBe(true);
+}, 60_000);

@@ -39,6 +39,8 @@ interface Feed {
   tasks: Array<() => Promise<void>>;
   busy: boolean;
   resync: boolean;
+  /** A read of the log failed: gaps and resyncs wait for this retry, not the next pump. */
+  retry: Timer | null;
   lingering: Timer | null;
 }
 
@@ -98,6 +100,7 @@ export class ChannelFeeds {
   resyncAll(): void {
     for (const feed of this.feeds.values()) {
       feed.resync = true;
+      cancelRetry(feed);
       this.pump(feed);
     }
   }
@@ -108,6 +111,7 @@ export class ChannelFeeds {
       feed.pending.clear();
       if (feed.delivered >= 0) feed.delivered = 0;
       feed.resync = true;
+      cancelRetry(feed);
       this.pump(feed);
     }
   }
@@ -126,14 +130,17 @@ export class ChannelFeeds {
   }
 
   close(): void {
-    for (const feed of this.feeds.values()) if (feed.lingering) clearTimeout(feed.lingering);
+    for (const feed of this.feeds.values()) {
+      if (feed.lingering) clearTimeout(feed.lingering);
+      cancelRetry(feed);
+    }
     this.feeds.clear();
   }
 
   private open(channel: string): Feed {
     let feed = this.feeds.get(channel);
     if (!feed) {
-      feed = { channel, delivered: -1, pending: new Map(), sent: 0, done: 0, tasks: [], busy: false, resync: false, lingering: null };
+      feed = { channel, delivered: -1, pending: new Map(), sent: 0, done: 0, tasks: [], busy: false, resync: false, retry: null, lingering: null };
       this.feeds.set(channel, feed);
     }
     if (feed.lingering) clearTimeout(feed.lingering);
@@ -154,7 +161,7 @@ export class ChannelFeeds {
     if (feed.delivered >= 0) this.deliverReady(feed);
     const task = feed.tasks.shift();
     if (task) return this.runBusy(feed, task);
-    if (feed.delivered < 0) return;
+    if (feed.delivered < 0 || feed.retry) return;
     if (feed.resync) {
       feed.resync = false;
       return this.fill(feed, feed.delivered, null);
@@ -198,8 +205,15 @@ export class ChannelFeeds {
         rows = await this.log.range(feed.channel, after, upTo);
       } catch {
         // Redis is down or slow: try again later (a reconnect also resyncs every feed).
+        // Not at once: the pump that follows this task would read again and fail again,
+        // a loop of microtasks that never lets the event loop run (seen: a frozen
+        // instance growing to 18 GB while Redis was down).
         if (upTo === null) feed.resync = true;
-        setTimeout(() => this.pump(feed), RETRY_MS).unref();
+        feed.retry ??= setTimeout(() => {
+          feed.retry = null;
+          this.pump(feed);
+        }, RETRY_MS);
+        feed.retry.unref();
         return;
       }
       if (feed.delivered !== after) return; // reset meanwhile
@@ -210,4 +224,10 @@ export class ChannelFeeds {
       }
     });
   }
+}
+
+/** Drops a scheduled retry: the caller is about to pump the feed itself. */
+function cancelRetry(feed: Feed): void {
+  if (feed.retry) clearTimeout(feed.retry);
+  feed.retry = null;
 }

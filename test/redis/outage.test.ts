@@ -76,17 +76,15 @@ test("Redis down: 503s and `unavailable`; Redis back: recovery by itself, every 
   }
 }, 60_000);
 
-test("Redis stops answering (CLIENT PAUSE WRITE): a message gets `unavailable` from the stall check within seconds, not when the pause ends; then it recovers", async () => {
+test("Redis stops answering (CLIENT PAUSE WRITE): a message gets `unavailable` from the stall check while the pause lasts; then it recovers", async () => {
   const [a] = cluster.servers;
   const { clients: [writer] } = await connectEverywhere([a], freshUser());
   expect((await writer.request("message", { content: "before" })).type).toBe("ack");
-  await cluster.redis.command("CLIENT", ["PAUSE", "9000", "WRITE"]);
-  const sentAt = Date.now();
+  // Paused for longer than the request may wait: only the stall check can answer it.
+  await cluster.redis.command("CLIENT", ["PAUSE", "60000", "WRITE"]);
   const during = await writer.request("message", { content: "during the stall" }, { timeoutMs: 15_000 });
-  const waitedMs = Date.now() - sentAt;
+  await cluster.redis.command("CLIENT", ["UNPAUSE"]);
   expect({ type: during.type, code: during.data?.code }).toEqual({ type: "error", code: "unavailable" });
-  expect(waitedMs).toBeLessThan(9_000);
-  await cluster.redis.command("CLIENT", ["UNPAUSE"]).catch(() => {});
   await eventually(async () => (await healthStatus(a)) === 200, "recovery", 20_000);
   await eventually(async () => (await writer.request("message", { content: "after" }, { timeoutMs: 15_000 })).type === "ack", "an ack after the stall", 20_000);
   expect(quiet(a)).toBe(true);

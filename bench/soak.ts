@@ -9,10 +9,11 @@
  *
  *   bun bench/soak.ts [--minutes 30] [--users 20] [--conns 3] [--rate 2] [--sample 10]
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { signIn, startServer, type TestServer } from "../test/helpers/server";
 import { WsClient } from "../test/helpers/ws-client";
+import { rssKiB } from "./lib/procstat";
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -40,11 +41,6 @@ interface Sample {
   sent: number;
   reconnects: number;
   errors: number;
-}
-
-function rssKiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) : NaN;
 }
 
 function fileKiB(path: string): number {

@@ -152,7 +152,7 @@ export async function startTarget(name: TargetName, logDir: string, opts: { data
   if (name === "bun") {
     const t = new Target(name, "bun", logDir);
     const port = freshPort();
-    await t.spawn([process.execPath, ...GC_ON_SIGNAL, ...(process.env.BENCH_PRELOAD ? ["--preload", process.env.BENCH_PRELOAD] : []), join(BENCH, "baseline-bun.ts")], { PORT: String(port), HOST: "127.0.0.1" }, port, "/healthz");
+    await t.spawn([process.execPath, ...preloadArgs(), join(BENCH, "baseline-bun.ts")], { PORT: String(port), HOST: "127.0.0.1" }, port, "/healthz");
     t.urls = [`ws://127.0.0.1:${port}/ws`];
     return t;
   }
@@ -169,7 +169,7 @@ export async function startTarget(name: TargetName, logDir: string, opts: { data
     const port = freshPort();
     const dir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "roomz-bench-"));
     t.dataDirs = [dir];
-    await t.spawn([process.execPath, ...GC_ON_SIGNAL, ...profileArgs(), join(ROOT, "src/main.ts"), "serve"], roomzEnv(t, port, dir), port, "/healthz");
+    await t.spawn([process.execPath, ...profileArgs(), join(ROOT, "src/main.ts"), "serve"], roomzEnv(t, port, dir), port, "/healthz");
     t.urls = [`ws://127.0.0.1:${port}/ws`];
     return t;
   }
@@ -188,12 +188,18 @@ export async function startTarget(name: TargetName, logDir: string, opts: { data
   return t;
 }
 
-/** Every Bun server of the bench runs a full GC on SIGUSR2 (S2 reads RSS after one too). */
-const GC_ON_SIGNAL = ["--preload", join(BENCH, "probe", "gc-on-signal.ts")];
+/**
+ * Preloads of every Bun server of the bench: a full GC on SIGUSR2 (S2 reads RSS after one
+ * too), then the experiment in BENCH_PRELOAD, if any.
+ */
+function preloadArgs(): string[] {
+  const gcOnSignal = ["--preload", join(BENCH, "probe", "gc-on-signal.ts")];
+  return process.env.BENCH_PRELOAD ? [...gcOnSignal, "--preload", process.env.BENCH_PRELOAD] : gcOnSignal;
+}
 
-/** With BENCH_PROFILE=1 (`bun bench/run.ts --profile`), Roomz writes a CPU profile on exit. */
+/** With BENCH_PROFILE=1 (`bun bench/run.ts --profile`), Roomz also writes a CPU profile on exit. */
 function profileArgs(): string[] {
-  const preload = process.env.BENCH_PRELOAD ? ["--preload", process.env.BENCH_PRELOAD] : [];
+  const preload = preloadArgs();
   if (!process.env.BENCH_PROFILE) return preload;
   const dir = join(BENCH, "results", "profiles");
   mkdirSync(dir, { recursive: true });

@@ -23,6 +23,8 @@ import { CLOSE } from "../protocol";
 
 const HTTP_PATHS = /^\/(auth(\/|$)|healthz$|metrics$)/;
 const SHUTDOWN_LIMIT_MS = 10_000;
+/** How long a shutdown waits for clients to answer the 1001 close. */
+const CLOSE_HANDSHAKE_LIMIT_MS = 3_000;
 
 /** Path and query of a request URL, without trusting the Host part to be well formed. */
 function splitUrl(url: string): { path: string; search: string } {
@@ -125,7 +127,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
         new Promise<false>((resolve) => setTimeout(resolve, SHUTDOWN_LIMIT_MS - 1_000, false).unref()),
       ]);
       if (!drained) log.warn(`shutting down: the store left messages unsettled after ${Date.now() - started} ms; closing anyway`);
-      sockets.closeAll();
+      const left = Math.max(0, SHUTDOWN_LIMIT_MS - 500 - (Date.now() - started));
+      if (!(await sockets.closeAll(Math.min(CLOSE_HANDSHAKE_LIMIT_MS, left))))
+        log.warn(`shutting down: ${sockets.registry.size} connections did not finish closing; dropping them`);
       await server!.stop(false);
       clearTimeout(forced);
       await store.close();

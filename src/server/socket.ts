@@ -265,10 +265,21 @@ export class SocketProtocol {
     }
   }
 
-  /** Closes every connection with 1001 (after the engine has drained). */
-  closeAll() {
+  /**
+   * Closes every connection with 1001 (after the engine has drained) and resolves once
+   * they have all closed, or after `limitMs`. Exiting sooner would drop close frames still
+   * queued behind unsent data: the clients would see 1006, not a restart.
+   */
+  async closeAll(limitMs: number): Promise<boolean> {
     clearInterval(this.keepalive);
     clearInterval(this.expirySweep);
     for (const connection of this.registry.all()) connection.close(CLOSE.goingAway, "server restarting");
+    let timer: Timer | undefined;
+    const closed = await Promise.race([
+      this.registry.whenEmpty().then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(resolve, limitMs, false))),
+    ]);
+    clearTimeout(timer);
+    return closed;
   }
 }

@@ -406,6 +406,8 @@ export class RawWsClient {
   private wakers: Array<() => void> = [];
   private ended = false;
   private pendingFrames: Uint8Array | null = null;
+  /** Bytes the kernel did not take yet: Bun's socket.write may take only part of them. */
+  private unsent: Uint8Array = new Uint8Array(0);
   /** How many frames had arrived (besides the 101) when `initialFrames` were written. */
   framesBeforeInitial = 0;
 
@@ -426,6 +428,9 @@ export class RawWsClient {
           client.socket = socket;
           client.buffer = concat(client.buffer, chunk);
           client.parse();
+        },
+        drain() {
+          client.flush();
         },
         close() {
           client.ended = true;
@@ -453,7 +458,7 @@ export class RawWsClient {
       this.response = parseHead(new TextDecoder().decode(this.buffer.subarray(0, end)));
       this.buffer = this.buffer.subarray(end + 4);
       if (this.response.status === 101 && this.pendingFrames?.length) {
-        this.socket.write(this.pendingFrames);
+        this.put(this.pendingFrames);
         this.pendingFrames = null;
         this.framesBeforeInitial = -1; // counted below, once the frames in this chunk are parsed
       }
@@ -480,19 +485,30 @@ export class RawWsClient {
       else if (opcode === 0x8) {
         const code = payload.length >= 2 ? (payload[0] << 8) | payload[1] : 1005;
         this.closeInfo = { code, reason: new TextDecoder().decode(payload.subarray(2)) };
-      } else if (opcode === 0x9) this.socket?.write(encodeClientFrame(payload, 0xa));
+      } else if (opcode === 0x9) this.put(encodeClientFrame(payload, 0xa));
     }
     if (this.framesBeforeInitial === -1) this.framesBeforeInitial = this.frames.length;
     this.wake();
   }
 
   send(frame: object | string): void {
-    this.socket.write(encodeClientFrame(typeof frame === "string" ? frame : JSON.stringify(frame)));
+    this.put(encodeClientFrame(typeof frame === "string" ? frame : JSON.stringify(frame)));
   }
 
   /** Writes bytes as they are (e.g. a frame of another opcode, or a half frame). */
   write(bytes: Uint8Array): void {
-    this.socket.write(bytes);
+    this.put(bytes);
+  }
+
+  private put(bytes: Uint8Array) {
+    this.unsent = concat(this.unsent, bytes);
+    this.flush();
+  }
+
+  private flush() {
+    if (this.unsent.length === 0 || this.ended) return;
+    const written = this.socket.write(this.unsent);
+    this.unsent = this.unsent.subarray(Math.max(0, written));
   }
 
   async until(check: () => boolean, what: string, timeoutMs = 10000): Promise<void> {

@@ -24,13 +24,19 @@ describe("slow consumer", () => {
     expect(slow.pause()).toBe(true);
 
     const chunk = "z".repeat(3900);
+    // Windows of 8 (31 KB), and the next only once the readers have the last: what they
+    // have not read stays under SEND_BUFFER_BYTES even when the kernel's socket buffers are
+    // tiny and this process is slow, so only the paused connection can fall behind.
+    const WINDOW = 8;
     let sent = 0;
     const MAX = 12000; // ~47 MB: far more than any socket buffer
     while (sent < MAX && !slow.closeInfo) {
       const replies = [];
-      for (let i = 0; i < 100; i++) replies.push(sender.request("message", { content: `${sent + i} ${chunk}` }, { timeoutMs: 30000 }));
+      for (let i = 0; i < WINDOW; i++) replies.push(sender.request("message", { content: `${sent + i} ${chunk}` }, { timeoutMs: 30000 }));
       for (const r of await Promise.all(replies)) expect(r.type).toBe("ack");
-      sent += 100;
+      sent += WINDOW;
+      await watcher.waitForMessages(sent, 30000);
+      await sender.waitForMessages(sent, 30000);
       if ((await metric(server, "roomz_slow_consumers_dropped_total")) > droppedBefore) break;
     }
     expect(await metric(server, "roomz_slow_consumers_dropped_total")).toBe(droppedBefore + 1);

@@ -7,7 +7,6 @@ export class ConnectionRegistry {
   private byUser = new Map<string, Set<Connection>>();
   /** Upgrades accepted but not yet open, per user, so a burst can't pass the limit. */
   private pending = new Map<string, number>();
-  private emptyWaiters: Array<() => void> = [];
 
   expect(connection: Connection) {
     this.pending.set(connection.email, this.pendingFor(connection.email) + 1);
@@ -34,13 +33,6 @@ export class ConnectionRegistry {
     this.connections.delete(connection);
     removeFrom(this.bySession, connection.options.jti, connection);
     removeFrom(this.byUser, connection.email, connection);
-    if (this.connections.size === 0) for (const resolve of this.emptyWaiters.splice(0)) resolve();
-  }
-
-  /** Resolves once no connection is left open. */
-  whenEmpty(): Promise<void> {
-    if (this.connections.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.emptyWaiters.push(resolve));
   }
 
   all(): Iterable<Connection> {

@@ -23,7 +23,7 @@ import { CLOSE } from "../protocol";
 
 const HTTP_PATHS = /^\/(auth(\/|$)|healthz$|metrics$)/;
 const SHUTDOWN_LIMIT_MS = 10_000;
-/** How long a shutdown waits for clients to answer the 1001 close. */
+/** How long a shutdown waits for clients to read what was sent to them before the 1001. */
 const CLOSE_HANDSHAKE_LIMIT_MS = 3_000;
 
 /** Path and query of a request URL, without trusting the Host part to be well formed. */
@@ -129,7 +129,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       if (!drained) log.warn(`shutting down: the store left messages unsettled after ${Date.now() - started} ms; closing anyway`);
       const left = Math.max(0, SHUTDOWN_LIMIT_MS - 500 - (Date.now() - started));
       if (!(await sockets.closeAll(Math.min(CLOSE_HANDSHAKE_LIMIT_MS, left))))
-        log.warn(`shutting down: ${sockets.registry.size} connections did not finish closing; dropping them`);
+        log.warn("shutting down: some connections did not take their last data in time; closing them anyway");
       await server!.stop(false);
       clearTimeout(forced);
       await store.close();

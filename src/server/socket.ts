@@ -21,6 +21,8 @@ const PING_EVERY_MS = 25_000;
 const SILENT_LIMIT_MS = 60_000;
 const MAX_EARLY_FRAMES = 64;
 const EXPIRY_SWEEP_MS = 1_000;
+/** After the 1001s: time for clients to answer, so their sockets end cleanly, not reset. */
+const CLOSE_LINGER_MS = 100;
 
 export class SocketProtocol {
   readonly registry = new ConnectionRegistry();
@@ -266,20 +268,22 @@ export class SocketProtocol {
   }
 
   /**
-   * Closes every connection with 1001 (after the engine has drained) and resolves once
-   * they have all closed, or after `limitMs`. Exiting sooner would drop close frames still
-   * queued behind unsent data: the clients would see 1006, not a restart.
+   * Closes every connection with 1001 (after the engine has drained). Bun reports a socket
+   * closed the moment `close()` is called, even with data still queued behind the close
+   * frame, and that data dies with the process: so this first waits (at most `limitMs`)
+   * for every socket's queue to empty, then closes, then gives the clients a moment to
+   * answer. Resolves false when some queue did not empty in time.
    */
   async closeAll(limitMs: number): Promise<boolean> {
     clearInterval(this.keepalive);
     clearInterval(this.expirySweep);
+    const deadline = Date.now() + limitMs;
+    const queued = () => [...this.registry.all()].filter((c) => c.ws.getBufferedAmount() > 0).length;
+    while (queued() > 0 && Date.now() < deadline) await Bun.sleep(10);
+    const flushed = queued() === 0;
+    const open = this.registry.size;
     for (const connection of this.registry.all()) connection.close(CLOSE.goingAway, "server restarting");
-    let timer: Timer | undefined;
-    const closed = await Promise.race([
-      this.registry.whenEmpty().then(() => true),
-      new Promise<false>((resolve) => (timer = setTimeout(resolve, limitMs, false))),
-    ]);
-    clearTimeout(timer);
-    return closed;
+    if (open > 0) await Bun.sleep(Math.min(CLOSE_LINGER_MS, Math.max(0, deadline - Date.now())));
+    return flushed;
   }
 }

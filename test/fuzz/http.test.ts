@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { allServerOutput, startServer, type TestServer } from "../helpers/server";
 import { leakViolations, problemViolations, rssBytes, STACK_TRACE, stackTraceLines } from "../security/support";
+import { connectTcp } from "../helpers/tcp";
 import { Rng } from "./prng";
 
 const SEED = 0x5eed_0009;
@@ -38,30 +39,17 @@ async function rawHttp(port: number, request: string | Uint8Array, timeoutMs = 3
   let buffer = Buffer.alloc(0);
   let finish!: () => void;
   const done = new Promise<void>((resolve) => (finish = resolve));
-  const socket = await Bun.connect({
-    hostname: "127.0.0.1",
-    port,
-    socket: {
-      open(s) {
-        s.write(request);
-      },
-      data(_s, chunk) {
-        buffer = Buffer.concat([buffer, chunk]);
-        const end = buffer.indexOf("\r\n\r\n");
-        if (end >= 0) {
-          const length = /\r\ncontent-length: *(\d+)/i.exec(buffer.subarray(0, end).toString("latin1"));
-          if (length && buffer.length >= end + 4 + Number(length[1])) finish();
-          if (/^HTTP\/1\.1 \d+/.test(buffer.toString("latin1")) && /\r\nconnection: close/i.test(buffer.subarray(0, end).toString("latin1")) && !length) finish();
-        }
-      },
-      close() {
-        finish();
-      },
-      error() {
-        finish();
-      },
-    },
+  const socket = await connectTcp("127.0.0.1", port, (chunk) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    const end = buffer.indexOf("\r\n\r\n");
+    if (end >= 0) {
+      const length = /\r\ncontent-length: *(\d+)/i.exec(buffer.subarray(0, end).toString("latin1"));
+      if (length && buffer.length >= end + 4 + Number(length[1])) finish();
+      if (/^HTTP\/1\.1 \d+/.test(buffer.toString("latin1")) && /\r\nconnection: close/i.test(buffer.subarray(0, end).toString("latin1")) && !length) finish();
+    }
   });
+  socket.ended.then(finish);
+  socket.write(request);
   await Promise.race([done, Bun.sleep(timeoutMs)]);
   socket.end();
   const text = buffer.toString("utf8");

@@ -11,7 +11,7 @@
  *   client can't produce: frames written in the same TCP packet as the upgrade request
  *   (before `authenticated`), or frames of any size and opcode.
  */
-import type { Socket } from "bun";
+import { connectTcp, type TcpConnection } from "./tcp";
 
 export interface Frame {
   type: string;
@@ -324,7 +324,8 @@ export async function rawUpgrade(url: string, options: ConnectOptions = {}): Pro
   let fail!: (e: Error) => void;
   const result = new Promise<RawResponse>((resolve, reject) => ((done = resolve), (fail = reject)));
   let settled = false;
-  const tryFinish = (socket: Socket<undefined>, ended: boolean) => {
+  let connection: TcpConnection | undefined;
+  const tryFinish = (ended: boolean) => {
     if (settled) return;
     const end = findHeaderEnd(buffer);
     if (end < 0) {
@@ -335,13 +336,13 @@ export async function rawUpgrade(url: string, options: ConnectOptions = {}): Pro
     const bodyBytes = buffer.subarray(end + 4);
     if (status === 101) {
       settled = true;
-      socket.end();
+      connection?.end();
       return done({ status, headers, body: "" });
     }
     const length = headers.get("content-length");
     if (length !== null && bodyBytes.length >= Number(length)) {
       settled = true;
-      socket.end();
+      connection?.end();
       return done({ status, headers, body: new TextDecoder().decode(bodyBytes.subarray(0, Number(length))) });
     }
     if (ended) {
@@ -349,25 +350,12 @@ export async function rawUpgrade(url: string, options: ConnectOptions = {}): Pro
       done({ status, headers, body: new TextDecoder().decode(bodyBytes) });
     }
   };
-  await Bun.connect({
-    hostname: u.hostname,
-    port: Number(u.port),
-    socket: {
-      open(socket) {
-        socket.write(upgradeRequest(url, options));
-      },
-      data(socket, chunk) {
-        buffer = concat(buffer, chunk);
-        tryFinish(socket, false);
-      },
-      close(socket) {
-        tryFinish(socket, true);
-      },
-      error(_socket, error) {
-        if (!settled) (settled = true), fail(error);
-      },
-    },
+  connection = await connectTcp(u.hostname, Number(u.port), (chunk) => {
+    buffer = concat(buffer, chunk);
+    tryFinish(false);
   });
+  connection.ended.then(() => tryFinish(true));
+  connection.write(upgradeRequest(url, options));
   return within(result, 10000, "raw upgrade response");
 }
 
@@ -402,12 +390,10 @@ export class RawWsClient {
   closeInfo: CloseInfo | null = null;
   response: { status: number; headers: Headers } | null = null;
   private buffer: Uint8Array = new Uint8Array(0);
-  private socket!: Socket<undefined>;
+  private connection!: TcpConnection;
   private wakers: Array<() => void> = [];
   private ended = false;
   private pendingFrames: Uint8Array | null = null;
-  /** Bytes the kernel did not take yet: Bun's socket.write may take only part of them. */
-  private unsent: Uint8Array = new Uint8Array(0);
   /** How many frames had arrived (besides the 101) when `initialFrames` were written. */
   framesBeforeInitial = 0;
 
@@ -417,31 +403,15 @@ export class RawWsClient {
     const request = new TextEncoder().encode(upgradeRequest(url, options));
     const frames = initialFrames.map((f) => encodeClientFrame(typeof f === "string" ? f : JSON.stringify(f)));
     client.pendingFrames = frames.reduce((acc, f) => concat(acc, f), new Uint8Array(0));
-    client.socket = await Bun.connect({
-      hostname: u.hostname,
-      port: Number(u.port),
-      socket: {
-        open(socket) {
-          socket.write(request);
-        },
-        data(socket, chunk) {
-          client.socket = socket;
-          client.buffer = concat(client.buffer, chunk);
-          client.parse();
-        },
-        drain() {
-          client.flush();
-        },
-        close() {
-          client.ended = true;
-          client.wake();
-        },
-        error() {
-          client.ended = true;
-          client.wake();
-        },
-      },
+    client.connection = await connectTcp(u.hostname, Number(u.port), (chunk) => {
+      client.buffer = concat(client.buffer, chunk);
+      client.parse();
     });
+    client.connection.ended.then(() => {
+      client.ended = true;
+      client.wake();
+    });
+    client.connection.write(request);
     await client.until(() => client.response !== null, "the upgrade response");
     if (client.response!.status !== 101) throw new Error(`upgrade refused: ${client.response!.status}`);
     return client;
@@ -501,14 +471,7 @@ export class RawWsClient {
   }
 
   private put(bytes: Uint8Array) {
-    this.unsent = concat(this.unsent, bytes);
-    this.flush();
-  }
-
-  private flush() {
-    if (this.unsent.length === 0 || this.ended) return;
-    const written = this.socket.write(this.unsent);
-    this.unsent = this.unsent.subarray(Math.max(0, written));
+    this.connection.write(bytes);
   }
 
   async until(check: () => boolean, what: string, timeoutMs = 10000): Promise<void> {
@@ -524,6 +487,6 @@ export class RawWsClient {
   }
 
   close(): void {
-    this.socket.end();
+    this.connection.end();
   }
 }

@@ -7,6 +7,7 @@
 import { afterAll, expect, setDefaultTimeout } from "bun:test";
 import { createHmac } from "node:crypto";
 import { startServer, type TestServer } from "../helpers/server";
+import { connectTcp } from "../helpers/tcp";
 
 // Each test may start a real server process; on a busy machine that takes seconds.
 setDefaultTimeout(30_000);
@@ -148,29 +149,18 @@ export function expectNoSecretsInOutput(output: string, secrets: Iterable<string
 /** Raw HTTP/1.1 over TCP, for what fetch will not send (chunked bodies, odd headers). */
 export async function rawHttp(port: number, request: string | Uint8Array[], waitMs = 3000): Promise<string> {
   let received = "";
-  let closed!: () => void;
-  const done = new Promise<void>((resolve) => (closed = resolve));
-  const socket = await Bun.connect({
-    hostname: "127.0.0.1",
-    port,
-    socket: {
-      data(_socket, data) {
-        received += new TextDecoder().decode(data);
-        if (/\r\n\r\n/.test(received)) {
-          const head = received.split("\r\n\r\n")[0];
-          const length = /content-length: *(\d+)/i.exec(head);
-          const body = received.slice(head.length + 4);
-          if (length && Buffer.byteLength(body) >= Number(length[1])) closed();
-        }
-      },
-      close() {
-        closed();
-      },
-      error() {
-        closed();
-      },
-    },
+  let answered!: () => void;
+  const done = new Promise<void>((resolve) => (answered = resolve));
+  const socket = await connectTcp("127.0.0.1", port, (data) => {
+    received += new TextDecoder().decode(data);
+    if (/\r\n\r\n/.test(received)) {
+      const head = received.split("\r\n\r\n")[0];
+      const length = /content-length: *(\d+)/i.exec(head);
+      const body = received.slice(head.length + 4);
+      if (length && Buffer.byteLength(body) >= Number(length[1])) answered();
+    }
   });
+  socket.ended.then(answered);
   const parts = typeof request === "string" ? [new TextEncoder().encode(request)] : request;
   for (const part of parts) {
     socket.write(part);

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { allServerOutput, requestToken, signIn, startServer, type TestServer } from "../helpers/server";
+import { connectTcp } from "../helpers/tcp";
 import { WsClient } from "../helpers/ws-client";
 import { JWT_PATTERN, leakViolations, stackTraceLines } from "./support";
 
@@ -23,16 +24,9 @@ async function rawRequest(port: number, request: string): Promise<string> {
   let out = "";
   let finish!: () => void;
   const done = new Promise<void>((resolve) => (finish = resolve));
-  await Bun.connect({
-    hostname: "127.0.0.1",
-    port,
-    socket: {
-      open: (socket) => void socket.write(request),
-      data: (_socket, chunk) => void (out += new TextDecoder().decode(chunk)),
-      close: () => finish(),
-      error: () => finish(),
-    },
-  });
+  const socket = await connectTcp("127.0.0.1", port, (chunk) => void (out += new TextDecoder().decode(chunk)));
+  socket.ended.then(finish);
+  socket.write(request);
   await Promise.race([done, Bun.sleep(5000)]);
   return out;
 }

@@ -24,7 +24,7 @@ import { CLOSE } from "../protocol";
 const HTTP_PATHS = /^\/(auth(\/|$)|healthz$|metrics$)/;
 const SHUTDOWN_LIMIT_MS = 10_000;
 /** How long a shutdown waits for clients to read what was sent to them before the 1001. */
-const CLOSE_HANDSHAKE_LIMIT_MS = 3_000;
+const SOCKET_FLUSH_LIMIT_MS = 3_000;
 
 /** Path and query of a request URL, without trusting the Host part to be well formed. */
 function splitUrl(url: string): { path: string; search: string } {
@@ -128,7 +128,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       ]);
       if (!drained) log.warn(`shutting down: the store left messages unsettled after ${Date.now() - started} ms; closing anyway`);
       const left = Math.max(0, SHUTDOWN_LIMIT_MS - 500 - (Date.now() - started));
-      if (!(await sockets.closeAll(Math.min(CLOSE_HANDSHAKE_LIMIT_MS, left))))
+      if (!(await sockets.closeAll(Math.min(SOCKET_FLUSH_LIMIT_MS, left))))
         log.warn("shutting down: some connections did not take their last data in time; closing them anyway");
       await server!.stop(false);
       clearTimeout(forced);

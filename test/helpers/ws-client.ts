@@ -428,7 +428,7 @@ export class RawWsClient {
       this.response = parseHead(new TextDecoder().decode(this.buffer.subarray(0, end)));
       this.buffer = this.buffer.subarray(end + 4);
       if (this.response.status === 101 && this.pendingFrames?.length) {
-        this.put(this.pendingFrames);
+        this.connection.write(this.pendingFrames);
         this.pendingFrames = null;
         this.framesBeforeInitial = -1; // counted below, once the frames in this chunk are parsed
       }
@@ -455,22 +455,18 @@ export class RawWsClient {
       else if (opcode === 0x8) {
         const code = payload.length >= 2 ? (payload[0] << 8) | payload[1] : 1005;
         this.closeInfo = { code, reason: new TextDecoder().decode(payload.subarray(2)) };
-      } else if (opcode === 0x9) this.put(encodeClientFrame(payload, 0xa));
+      } else if (opcode === 0x9) this.connection.write(encodeClientFrame(payload, 0xa));
     }
     if (this.framesBeforeInitial === -1) this.framesBeforeInitial = this.frames.length;
     this.wake();
   }
 
   send(frame: object | string): void {
-    this.put(encodeClientFrame(typeof frame === "string" ? frame : JSON.stringify(frame)));
+    this.connection.write(encodeClientFrame(typeof frame === "string" ? frame : JSON.stringify(frame)));
   }
 
   /** Writes bytes as they are (e.g. a frame of another opcode, or a half frame). */
   write(bytes: Uint8Array): void {
-    this.put(bytes);
-  }
-
-  private put(bytes: Uint8Array) {
     this.connection.write(bytes);
   }
 

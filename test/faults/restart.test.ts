@@ -6,6 +6,8 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { allServerOutput, signIn, startServer, type TestServer } from "../helpers/server";
+import { WsClient, within } from "../helpers/ws-client";
+import { expectSeqRun } from "../ws/support";
 import { checkChannel, fullHistory, ResilientSender } from "./support";
 import { leakViolations, stackTraceLines } from "../security/support";
 
@@ -100,6 +102,32 @@ describe("faults: the server dies under load", () => {
       for (const id of s.unavailable) expect(s.acked.has(id)).toBe(true);
       await s.stop();
     }
+  }, 60000);
+
+  test("SIGTERM while a connection is behind: it still gets everything queued for it, then 1001", async () => {
+    const server = await startServer({ env: { SEND_BUFFER_BYTES: String(256 * 2 ** 20), MESSAGE_RATE_LIMIT: "100000", JWT_SECRET_KEY: "fault-test-secret-key-0123456789abcdef" } });
+    servers.push(server);
+    const jwt = await signIn(server, "carol@example.com");
+    const sender = await WsClient.connect(server.wsUrl, { jwt });
+    const behind = await WsClient.connect(server.wsUrl, { jwt });
+    expect(behind.pause()).toBe(true);
+    // 25 MB: more than the kernel's socket buffers take from a reader that stopped, so
+    // the rest waits in the server's own queue when SIGTERM comes.
+    const COUNT = 6000;
+    const chunk = "q".repeat(4000 - 8);
+    for (let sent = 0; sent < COUNT; sent += 100) {
+      const replies = [];
+      for (let i = sent; i < sent + 100; i++) replies.push(sender.request("message", { content: String(i).padStart(8, "0") + chunk }, { timeoutMs: 30000 }));
+      for (const reply of await Promise.all(replies)) expect(reply.type).toBe("ack");
+    }
+    server.proc.kill("SIGTERM");
+    await Bun.sleep(500);
+    behind.resume();
+    const closed = await within(behind.closed, 10000, "the close of the connection that was behind");
+    expect(closed.code).toBe(1001);
+    expectSeqRun(behind.messages().map((m) => m.seq), 1, COUNT);
+    expect((await within(sender.closed, 10000, "the sender's close")).code).toBe(1001);
+    expect(await server.proc.exited).toBe(0);
   }, 60000);
 
   test("no token, JWT or stack trace in anything these servers printed", () => {

@@ -270,20 +270,27 @@ export class SocketProtocol {
   /**
    * Closes every connection with 1001 (after the engine has drained). Bun reports a socket
    * closed the moment `close()` is called, even with data still queued behind the close
-   * frame, and that data dies with the process: so this first waits (at most `limitMs`)
-   * for every socket's queue to empty, then closes, then gives the clients a moment to
+   * frame, and that data dies with the process: so each socket is closed once its own
+   * queue is empty (the rest after `limitMs`), and then the clients get a moment to
    * answer. Resolves false when some queue did not empty in time.
    */
   async closeAll(limitMs: number): Promise<boolean> {
     clearInterval(this.keepalive);
     clearInterval(this.expirySweep);
     const deadline = Date.now() + limitMs;
-    const queued = () => [...this.registry.all()].filter((c) => c.ws.getBufferedAmount() > 0).length;
-    while (queued() > 0 && Date.now() < deadline) await Bun.sleep(10);
-    const flushed = queued() === 0;
-    const open = this.registry.size;
-    for (const connection of this.registry.all()) connection.close(CLOSE.goingAway, "server restarting");
-    if (open > 0) await Bun.sleep(Math.min(CLOSE_LINGER_MS, Math.max(0, deadline - Date.now())));
-    return flushed;
+    const hadConnections = this.registry.size > 0;
+    let left = [...this.registry.all()];
+    for (;;) {
+      left = left.filter((connection) => {
+        if (connection.ws.getBufferedAmount() > 0) return true;
+        connection.close(CLOSE.goingAway, "server restarting");
+        return false;
+      });
+      if (left.length === 0 || Date.now() >= deadline) break;
+      await Bun.sleep(10);
+    }
+    for (const connection of left) connection.close(CLOSE.goingAway, "server restarting");
+    if (hadConnections) await Bun.sleep(Math.min(CLOSE_LINGER_MS, Math.max(0, deadline - Date.now())));
+    return left.length === 0;
   }
 }

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { allServerOutput, startServer, type TestServer } from "../helpers/server";
 import { leakViolations, problemViolations, rssBytes, STACK_TRACE, stackTraceLines } from "../security/support";
-import { connectTcp } from "../helpers/tcp";
+import { rawHttp } from "../helpers/tcp";
 import { Rng } from "./prng";
 
 const SEED = 0x5eed_0009;
@@ -25,44 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop("SIGKILL");
 });
-
-interface RawAnswer {
-  status: number;
-  headers: Headers;
-  body: string;
-  /** Nothing came back before the connection closed. */
-  empty: boolean;
-}
-
-/** Writes `request` over a fresh TCP connection and reads the first answer. */
-async function rawHttp(port: number, request: string | Uint8Array, timeoutMs = 3000): Promise<RawAnswer> {
-  let buffer = Buffer.alloc(0);
-  let finish!: () => void;
-  const done = new Promise<void>((resolve) => (finish = resolve));
-  const socket = await connectTcp("127.0.0.1", port, (chunk) => {
-    buffer = Buffer.concat([buffer, chunk]);
-    const end = buffer.indexOf("\r\n\r\n");
-    if (end >= 0) {
-      const length = /\r\ncontent-length: *(\d+)/i.exec(buffer.subarray(0, end).toString("latin1"));
-      if (length && buffer.length >= end + 4 + Number(length[1])) finish();
-      if (/^HTTP\/1\.1 \d+/.test(buffer.toString("latin1")) && /\r\nconnection: close/i.test(buffer.subarray(0, end).toString("latin1")) && !length) finish();
-    }
-  });
-  socket.ended.then(finish);
-  socket.write(request);
-  await Promise.race([done, Bun.sleep(timeoutMs)]);
-  socket.end();
-  const text = buffer.toString("utf8");
-  const end = text.indexOf("\r\n\r\n");
-  if (end < 0) return { status: 0, headers: new Headers(), body: text, empty: true };
-  const [statusLine, ...lines] = text.slice(0, end).split("\r\n");
-  const headers = new Headers();
-  for (const line of lines) {
-    const colon = line.indexOf(":");
-    if (colon > 0) headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
-  }
-  return { status: Number(statusLine.split(" ")[1]), headers, body: text.slice(end + 4), empty: false };
-}
 
 const KNOWN: Record<string, string[]> = {
   "/auth/request-magic-link": ["POST"],

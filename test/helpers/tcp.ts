@@ -5,6 +5,7 @@
  * whole however small the machine's socket buffers are.
  */
 export interface TcpConnection {
+  /** Queued: written as the kernel takes it. */
   write(bytes: string | Uint8Array): void;
   end(): void;
   /** Resolves when the peer closed the connection or it failed. */
@@ -12,7 +13,7 @@ export interface TcpConnection {
 }
 
 export async function connectTcp(hostname: string, port: number, onData: (chunk: Uint8Array) => void): Promise<TcpConnection> {
-  let unsent = new Uint8Array(0);
+  let unsent: Uint8Array = new Uint8Array(0);
   let ended = false;
   let markEnded!: () => void;
   const endedPromise = new Promise<void>((resolve) => (markEnded = resolve));
@@ -37,14 +38,74 @@ export async function connectTcp(hostname: string, port: number, onData: (chunk:
   }
   return {
     write(bytes) {
-      const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
-      const joined = new Uint8Array(unsent.length + data.length);
-      joined.set(unsent, 0);
-      joined.set(data, unsent.length);
-      unsent = joined;
+      unsent = concat(unsent, typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes);
       flush();
     },
     end: () => socket.end(),
     ended: endedPromise,
   };
+}
+
+export interface RawHttpAnswer {
+  /** 0 when no response head came back. */
+  status: number;
+  headers: Headers;
+  body: string;
+  /** The whole answer as received. */
+  raw: string;
+}
+
+/**
+ * One HTTP/1.1 request written by hand, for what fetch will not send (chunked bodies, odd
+ * headers); `parts` are written 5 ms apart. Returns once the body has its Content-Length,
+ * the server closed the connection, or `waitMs` passed.
+ */
+export async function rawHttp(port: number, request: string | Uint8Array | Array<string | Uint8Array>, waitMs = 3000): Promise<RawHttpAnswer> {
+  let received: Uint8Array = new Uint8Array(0);
+  let answered!: () => void;
+  const done = new Promise<void>((resolve) => (answered = resolve));
+  const socket = await connectTcp("127.0.0.1", port, (chunk) => {
+    received = concat(received, chunk);
+    const end = findHeaderEnd(received);
+    if (end < 0) return;
+    const length = parseHead(new TextDecoder().decode(received.subarray(0, end))).headers.get("content-length");
+    if (length !== null && received.length >= end + 4 + Number(length)) answered();
+  });
+  socket.ended.then(answered);
+  for (const [i, part] of (Array.isArray(request) ? request : [request]).entries()) {
+    if (i > 0) await Bun.sleep(5);
+    socket.write(part);
+  }
+  await Promise.race([done, Bun.sleep(waitMs)]);
+  socket.end();
+  const raw = new TextDecoder().decode(received);
+  const end = findHeaderEnd(received);
+  if (end < 0) return { status: 0, headers: new Headers(), body: raw, raw };
+  return { ...parseHead(new TextDecoder().decode(received.subarray(0, end))), body: new TextDecoder().decode(received.subarray(end + 4)), raw };
+}
+
+/** Where the blank line that ends an HTTP head starts, or -1. */
+export function findHeaderEnd(bytes: Uint8Array): number {
+  for (let i = 0; i + 3 < bytes.length; i++)
+    if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) return i;
+  return -1;
+}
+
+/** The status and headers of an HTTP response head (without its blank line). */
+export function parseHead(text: string): { status: number; headers: Headers } {
+  const [statusLine, ...lines] = text.split("\r\n");
+  const status = Number(statusLine.split(" ")[1]);
+  const headers = new Headers();
+  for (const line of lines) {
+    const colon = line.indexOf(":");
+    if (colon > 0) headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+  }
+  return { status, headers };
+}
+
+export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
 }

@@ -11,7 +11,7 @@
  *   client can't produce: frames written in the same TCP packet as the upgrade request
  *   (before `authenticated`), or frames of any size and opcode.
  */
-import { connectTcp, type TcpConnection } from "./tcp";
+import { concat, connectTcp, findHeaderEnd, parseHead, type TcpConnection } from "./tcp";
 
 export interface Frame {
   type: string;
@@ -287,30 +287,6 @@ function upgradeRequest(url: string, options: ConnectOptions): string {
     ...headersOf(options),
   };
   return `GET ${u.pathname}${u.search} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`;
-}
-
-function findHeaderEnd(bytes: Uint8Array): number {
-  for (let i = 0; i + 3 < bytes.length; i++)
-    if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) return i;
-  return -1;
-}
-
-function parseHead(text: string): { status: number; headers: Headers } {
-  const [statusLine, ...lines] = text.split("\r\n");
-  const status = Number(statusLine.split(" ")[1]);
-  const headers = new Headers();
-  for (const line of lines) {
-    const colon = line.indexOf(":");
-    if (colon > 0) headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
-  }
-  return { status, headers };
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
 
 /**

@@ -7,7 +7,6 @@
 import { afterAll, expect, setDefaultTimeout } from "bun:test";
 import { createHmac } from "node:crypto";
 import { startServer, type TestServer } from "../helpers/server";
-import { connectTcp } from "../helpers/tcp";
 
 // Each test may start a real server process; on a busy machine that takes seconds.
 setDefaultTimeout(30_000);
@@ -144,43 +143,6 @@ export function expectNoSecretsInOutput(output: string, secrets: Iterable<string
     else for (const secret of secrets) if (secret.length >= 16 && line.includes(secret)) offending.push(`secret: ${line}`);
   }
   expect(offending).toEqual([]);
-}
-
-/** Raw HTTP/1.1 over TCP, for what fetch will not send (chunked bodies, odd headers). */
-export async function rawHttp(port: number, request: string | Uint8Array[], waitMs = 3000): Promise<string> {
-  let received = "";
-  let answered!: () => void;
-  const done = new Promise<void>((resolve) => (answered = resolve));
-  const socket = await connectTcp("127.0.0.1", port, (data) => {
-    received += new TextDecoder().decode(data);
-    if (/\r\n\r\n/.test(received)) {
-      const head = received.split("\r\n\r\n")[0];
-      const length = /content-length: *(\d+)/i.exec(head);
-      const body = received.slice(head.length + 4);
-      if (length && Buffer.byteLength(body) >= Number(length[1])) answered();
-    }
-  });
-  socket.ended.then(answered);
-  const parts = typeof request === "string" ? [new TextEncoder().encode(request)] : request;
-  for (const part of parts) {
-    socket.write(part);
-    await Bun.sleep(5);
-  }
-  await Promise.race([done, Bun.sleep(waitMs)]);
-  socket.end();
-  return received;
-}
-
-/** Splits a raw HTTP response into status, lower-cased headers and body. */
-export function parseRaw(raw: string): { status: number; headers: Map<string, string>; body: string } {
-  const [head, ...rest] = raw.split("\r\n\r\n");
-  const [statusLine, ...headerLines] = head.split("\r\n");
-  const headers = new Map<string, string>();
-  for (const line of headerLines) {
-    const i = line.indexOf(":");
-    headers.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
-  }
-  return { status: Number(statusLine.split(" ")[1] ?? 0), headers, body: rest.join("\r\n\r\n") };
 }
 
 /**

@@ -5,7 +5,8 @@
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import { requestToken, signIn, type TestServer } from "../helpers/server";
-import { bearer, expectProblem, me, metrics, parseRaw, postJson, rawHttp, requestLink, serversOfThisFile } from "./support";
+import { rawHttp } from "../helpers/tcp";
+import { bearer, expectProblem, me, metrics, postJson, requestLink, serversOfThisFile } from "./support";
 
 const { secrets: seenSecrets, start } = serversOfThisFile();
 
@@ -144,8 +145,7 @@ describe("bodies over 16 KiB, methods, unknown paths, operations, the web app", 
     const parts = [`POST /auth/request-magic-link HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`];
     for (let i = 0; i < 6; i++) parts.push(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
     parts.push("0\r\n\r\n");
-    const raw = await rawHttp(server.port, parts.map((p) => new TextEncoder().encode(p)));
-    const { status, headers, body } = parseRaw(raw);
+    const { status, headers, body } = await rawHttp(server.port, parts);
     expect(status).toBe(413);
     expect(headers.get("content-type")).toMatch(/^application\/problem\+json/);
     const doc = JSON.parse(body);
@@ -165,11 +165,10 @@ describe("bodies over 16 KiB, methods, unknown paths, operations, the web app", 
 
   test("a small chunked body is read normally", async () => {
     const json = JSON.stringify({ token: "A".repeat(43) });
-    const raw = await rawHttp(server.port, [
+    const { status, body } = await rawHttp(server.port, [
       `POST /auth/verify HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
       `${json.length.toString(16)}\r\n${json}\r\n0\r\n\r\n`,
-    ].map((p) => new TextEncoder().encode(p)));
-    const { status, body } = parseRaw(raw);
+    ]);
     expect(status).toBe(400);
     expect(JSON.parse(body).code).toBe("invalid_token");
   });

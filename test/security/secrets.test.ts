@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { allServerOutput, requestToken, signIn, startServer, type TestServer } from "../helpers/server";
-import { connectTcp } from "../helpers/tcp";
+import { rawHttp } from "../helpers/tcp";
 import { WsClient } from "../helpers/ws-client";
 import { JWT_PATTERN, leakViolations, stackTraceLines } from "./support";
 
@@ -18,18 +18,6 @@ const servers: TestServer[] = [];
 afterAll(async () => {
   for (const s of servers) await s.stop("SIGKILL");
 });
-
-/** Writes one raw HTTP request and returns the raw answer (for headers fetch() won't send). */
-async function rawRequest(port: number, request: string): Promise<string> {
-  let out = "";
-  let finish!: () => void;
-  const done = new Promise<void>((resolve) => (finish = resolve));
-  const socket = await connectTcp("127.0.0.1", port, (chunk) => void (out += new TextDecoder().decode(chunk)));
-  socket.ended.then(finish);
-  socket.write(request);
-  await Promise.race([done, Bun.sleep(5000)]);
-  return out;
-}
 
 async function start(env: Record<string, string> = {}) {
   const s = await startServer({ env: { JWT_SECRET_KEY: SECRET, ...env } });
@@ -86,11 +74,12 @@ describe("security: secrets at rest and in logs", () => {
     for (const env of [{}, { PUBLIC_URL: "https://chat.example.com" }, { TRUST_PROXY: "true" }] as Array<Record<string, string>>) {
       const server = await start({ MAGIC_LINK_RATE_LIMIT: "100", ...env });
       const from = server.output.length;
-      const answer = await rawRequest(
+      const answer = await rawHttp(
         server.port,
         `POST /auth/request-magic-link HTTP/1.1\r\nHost: evil.example\r\nX-Forwarded-Host: evil.example\r\nX-Forwarded-Proto: https\r\nForwarded: host=evil.example;proto=https\r\nContent-Type: application/json\r\nContent-Length: 29\r\nConnection: close\r\n\r\n{"email":"alice@example.com"}`,
+        5000,
       );
-      expect(answer).toStartWith("HTTP/1.1 200");
+      expect(answer.raw).toStartWith("HTTP/1.1 200");
       const line = (await server.waitForOutput(/magic-link alice@example\.com (\S+)/, 10000, from))[1];
       expect(new URL(line).origin).toBe(env.PUBLIC_URL ?? `http://localhost:${server.port}`);
       expect(line).not.toContain("evil");

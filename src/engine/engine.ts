@@ -55,10 +55,15 @@ export interface Joined {
   replay: ReplayData | null;
 }
 
-/** Signals that cross instances: sessions ending must close sockets everywhere. */
+/**
+ * Signals to the protocol: sessions ending must close sockets everywhere (these cross
+ * instances); a channel whose store went back in time (seen by each instance itself)
+ * must have its connections resume, so that they get a reset replay.
+ */
 export type ControlEvent =
   | { kind: "session_revoked"; jti: string }
-  | { kind: "user_sessions_ended"; email: string };
+  | { kind: "user_sessions_ended"; email: string }
+  | { kind: "channel_rewound"; channel: string };
 
 export interface Engine {
   /**

@@ -1,2 +1,4 @@
 export * from "./frames";
 export * from "./problems";
+export * from "./email";
+export * from "./channels";

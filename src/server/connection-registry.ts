@@ -5,10 +5,15 @@ export class ConnectionRegistry {
   private connections = new Set<Connection>();
   private bySession = new Map<string, Set<Connection>>();
   private byUser = new Map<string, Set<Connection>>();
-  /** Upgrades accepted but not yet open, per user, so a burst can't pass the limit. */
+  /**
+   * Upgrades accepted but not yet known to the engine, per user, so a burst can't pass
+   * the limit: counted from `expect` until `joining` (or `forget`).
+   */
   private pending = new Map<string, number>();
+  private pendingConnections = new WeakSet<Connection>();
 
   expect(connection: Connection) {
+    this.pendingConnections.add(connection);
     this.pending.set(connection.email, this.pendingFor(connection.email) + 1);
   }
 
@@ -16,20 +21,22 @@ export class ConnectionRegistry {
     return this.pending.get(email) ?? 0;
   }
 
+  /** The engine counts the connection from now on (or it never opened). */
   forget(connection: Connection) {
+    if (!this.pendingConnections.delete(connection)) return;
     const left = this.pendingFor(connection.email) - 1;
     if (left > 0) this.pending.set(connection.email, left);
     else this.pending.delete(connection.email);
   }
 
   add(connection: Connection) {
-    this.forget(connection);
     this.connections.add(connection);
     addTo(this.bySession, connection.options.jti, connection);
     addTo(this.byUser, connection.email, connection);
   }
 
   remove(connection: Connection) {
+    this.forget(connection);
     this.connections.delete(connection);
     removeFrom(this.bySession, connection.options.jti, connection);
     removeFrom(this.byUser, connection.email, connection);

@@ -5,12 +5,15 @@
 import type { ServerWebSocket } from "bun";
 import type { LocalSocket } from "../engine";
 import { CLOSE } from "../protocol";
+import type { SessionClaims } from "./jwt";
 
 const RATE_WINDOW_MS = 10_000;
 /** A slow consumer that never reads its close frame is cut off after this long. */
 const CLOSE_GRACE_MS = 5_000;
 
 export interface ConnectionOptions {
+  /** The session the upgrade was made with, checked again once the socket is registered. */
+  claims: SessionClaims;
   email: string;
   jti: string;
   expiresAt: number;
@@ -48,8 +51,11 @@ export class Connection implements LocalSocket {
     this.ws.subscribe(topic);
   }
 
+  /** Every frame counts toward the send buffer, replies included ([v2]). */
   send(text: string): void {
-    if (!this.closing) this.ws.sendText(text);
+    if (this.closing) return;
+    this.ws.sendText(text);
+    this.checkBackpressure();
   }
 
   /**

@@ -72,6 +72,16 @@ export class Sessions {
   async check(token: string): Promise<AuthResult> {
     const claims = verifyJwt(token, this.config.jwtSecret);
     if (!claims) return this.refuse("invalid", "The session is not valid; sign in again.");
+    const result = await this.stillValid(claims);
+    return result.ok ? { ok: true, claims, token } : result;
+  }
+
+  /**
+   * The checks after the signature, in order: expiry, revocation, session version, the
+   * allow-list. Run again once a socket is registered, since a session can end while its
+   * upgrade is being set up (PROTOCOL.md section 1, [v2]).
+   */
+  async stillValid(claims: SessionClaims): Promise<{ ok: true } | Extract<AuthResult, { ok: false }>> {
     if (claims.exp * 1000 <= Date.now()) return this.refuse("expired", "The session has expired; sign in again.");
     if (await this.auth.isRevoked(claims.jti)) return this.refuse("revoked", "This session was logged out; sign in again.");
     if ((await this.auth.sessionVersion(claims.email)) !== claims.ver)
@@ -80,10 +90,10 @@ export class Sessions {
       this.metrics.authFailure("not_allowed");
       return { ok: false, code: "not_allowed", detail: "This address is no longer allowed to use this server." };
     }
-    return { ok: true, claims, token };
+    return { ok: true };
   }
 
-  private refuse(reason: string, detail: string): AuthResult {
+  private refuse(reason: string, detail: string): Extract<AuthResult, { ok: false }> {
     this.metrics.authFailure(reason);
     return { ok: false, code: "unauthenticated", detail };
   }

@@ -5,7 +5,7 @@
  */
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { EngineUnavailable, type Store } from "../engine";
-import { CLOSE, isoTime, type ChannelUser } from "../protocol";
+import { CLOSE, emailOf, isoTime, type ChannelUser } from "../protocol";
 import type { Config } from "./config";
 import { Connection } from "./connection";
 import { parseClientFrame, type ClientRequest, type FrameError } from "./frames-in";
@@ -44,7 +44,9 @@ export class SocketProtocol {
     this.expirySweep.unref();
     store.engine.onControl((event) => {
       if (event.kind === "session_revoked") this.registry.closeSession(event.jti, CLOSE.sessionEnded, "logged out");
-      else this.registry.closeUser(event.email, CLOSE.sessionEnded, "logged out everywhere");
+      else if (event.kind === "user_sessions_ended") this.registry.closeUser(event.email, CLOSE.sessionEnded, "logged out everywhere");
+      // 1001: the client resumes with `since`, above the store's tip now, so its replay resets.
+      else this.registry.closeUser(emailOf(event.channel), CLOSE.goingAway, "message store restored; resume");
     });
     store.engine.onForgotten((channel, connectionId, remaining) => this.announceLeft(channel, connectionId, remaining));
   }
@@ -81,6 +83,7 @@ export class SocketProtocol {
    */
   private newConnection(claims: SessionClaims, since: string | null, epoch: string | null): Connection {
     return new Connection({
+      claims,
       email: claims.email,
       jti: claims.jti,
       expiresAt: claims.exp * 1000,
@@ -102,12 +105,32 @@ export class SocketProtocol {
     drain: (ws) => ws.data.drained(),
   };
 
+  /**
+   * Registers the socket first, so that from now on every session end reaches it, then
+   * checks the session again: one that ended while the upgrade was being set up closes
+   * here. Frames wait (in `early`) until both the check and the join are done.
+   */
   private open(ws: ServerWebSocket<Connection>) {
     const connection = ws.data;
     connection.ws = ws;
     this.registry.add(connection);
+    this.sessions
+      .stillValid(connection.options.claims)
+      .then((check) => {
+        if (connection.closing) return; // closed meanwhile: nothing to join
+        if (check.ok) return this.join(connection);
+        if (check.code === "not_allowed") connection.close(CLOSE.notAllowed, "address no longer allowed");
+        else connection.close(CLOSE.sessionEnded, "session ended");
+      })
+      .catch((error) => {
+        log.warn(`join failed: ${describeError(error)}`);
+        connection.close(1011, "store unavailable");
+      });
+  }
+
+  private join(connection: Connection): Promise<void> {
     const { since, epoch } = connection.options;
-    this.store.engine
+    const joining = this.store.engine
       .join(connection, { since, epoch }, (joined) => {
         connection.send(
           JSON.stringify({
@@ -136,11 +159,10 @@ export class SocketProtocol {
         const early = connection.early ?? [];
         connection.early = null;
         for (const text of early) this.handle(connection, text);
-      })
-      .catch((error) => {
-        log.warn(`join failed: ${describeError(error)}`);
-        connection.close(1011, "store unavailable");
       });
+    // The engine counts the connection from the synchronous start of its join.
+    this.registry.forget(connection);
+    return joining;
   }
 
   private receive(connection: Connection, data: string | Buffer) {
@@ -176,6 +198,7 @@ export class SocketProtocol {
   }
 
   private message(connection: Connection, request: Extract<ClientRequest, { type: "message" }>) {
+    const received = performance.now();
     if (this.isDraining()) return this.unavailable(connection, request.ref, "The server is restarting; send again after reconnecting.");
     this.store.engine.append(
       {
@@ -191,6 +214,7 @@ export class SocketProtocol {
         if (!result.duplicate) this.metrics.messagesAccepted++;
         const { id, seq, timestamp } = result.message;
         this.ack(connection, request.ref, { id, seq, timestamp, duplicate: result.duplicate });
+        this.metrics.observeAck(performance.now() - received);
       },
     );
   }
@@ -234,7 +258,7 @@ export class SocketProtocol {
   }
 
   private announceLeft(channel: string, connectionId: string, remaining: number, displayName: string | null = null) {
-    const email = channel.slice("user:".length);
+    const email = emailOf(channel);
     const frame = JSON.stringify({
       type: "user_left",
       data: { user: { id: channel, email, display_name: displayName }, connection_id: connectionId, timestamp: isoTime(Date.now()), remaining_connections: remaining },
@@ -251,6 +275,7 @@ export class SocketProtocol {
   }
 
   private reply(connection: Connection, error: FrameError, extra: Record<string, unknown> = {}) {
+    this.metrics.frameRefused(error.code);
     const data = { code: error.code, message: error.message, ...extra };
     connection.send(JSON.stringify(error.ref === undefined ? { type: "error", data } : { type: "error", ref: error.ref, data }));
   }

@@ -1,7 +1,8 @@
 /**
  * Frames (PROTOCOL.md section 2): every error code of the table with its `ref`, bad refs,
- * binary frames, limits in code points, 1009 for an oversized frame, ping, and the shape
- * of acks and message frames. A bad frame never closes the connection.
+ * binary frames, limits in code points, 1009 for an oversized frame, 1007 for text that is
+ * not UTF-8, ping, and the shape of acks and message frames. Any other bad frame never
+ * closes the connection.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { TestServer } from "../helpers/server";
@@ -265,6 +266,23 @@ describe("frame size", () => {
     // and the user can reconnect
     const again = await WsClient.connect(server.wsUrl, { jwt });
     await stillWorks(again);
+    again.close();
+    other.close();
+  });
+});
+
+describe("invalid UTF-8 [v2]", () => {
+  test("a text frame that is not valid UTF-8 closes that connection with 1007; what it sent before is kept; it resumes with since", async () => {
+    const { jwt, clients: [other] } = await connectUser(server, freshUser());
+    const raw = await RawWsClient.connect(server.wsUrl, { jwt });
+    raw.send({ type: "message", ref: "kept", data: { content: "before the bad frame" } });
+    await raw.until(() => raw.frames.some((f) => f.ref === "kept"), "the ack");
+    raw.write(encodeClientFrame(new Uint8Array([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x7d]), 0x1)); // {"\xc3("}: a broken 2-byte sequence
+    await raw.until(() => raw.closeInfo !== null, "the close frame");
+    expect(raw.closeInfo!.code).toBe(1007);
+    await stillWorks(other);
+    const again = await WsClient.connect(server.wsUrl, { jwt, since: 0 });
+    expect(again.replay!.data.messages.map((m: any) => m.content)).toEqual(["before the bad frame"]);
     again.close();
     other.close();
   });

@@ -82,17 +82,27 @@ describe("history requests", () => {
 });
 
 describe("since replay", () => {
-  test("since=0 on an empty channel and since above the last seq give an empty, complete replay right after authenticated", async () => {
+  test("since=0 on an empty channel and since at the last seq give an empty, complete replay right after authenticated; since above it is a reset", async () => {
     const email = freshUser();
     const jwt = await signIn(server, email);
     const empty = await WsClient.connect(server.wsUrl, { jwt, since: 0 });
     expect(empty.frames[0].type).toBe("authenticated");
     expect(empty.frames[1]).toEqual({ type: "history", data: { messages: [], complete: true, reset: false } });
+    const ahead = await WsClient.connect(server.wsUrl, { jwt, since: 5 });
+    expect(ahead.frames[1]).toEqual({ type: "history", data: { messages: [], complete: true, reset: true } });
+    ahead.close();
     await empty.sendMessage("one");
     await empty.sendMessage("two");
-    for (const since of [2, 3, 1000]) {
+    const atTip = await WsClient.connect(server.wsUrl, { jwt, since: 2 });
+    expect(atTip.frames[1]).toEqual({ type: "history", data: { messages: [], complete: true, reset: false } });
+    atTip.close();
+    // [v2] the store went back in time (a restored backup): start over from the newest messages
+    for (const since of ["3", "1000", "99999999999999999999"]) {
       const c = await WsClient.connect(server.wsUrl, { jwt, since });
-      expect(c.frames[1]).toEqual({ type: "history", data: { messages: [], complete: true, reset: false } });
+      expect(c.frames[1].type).toBe("history");
+      expect(c.frames[1].data.reset).toBe(true);
+      expect(c.frames[1].data.complete).toBe(true);
+      expect(c.frames[1].data.messages.map((m: any) => m.content)).toEqual(["one", "two"]);
       c.close();
     }
     const fromOne = await WsClient.connect(server.wsUrl, { jwt, since: 1 });

@@ -74,6 +74,77 @@ describe("sessions ending close sockets", () => {
     stranger.close();
   });
 
+  /**
+   * A socket opened with this session: `ended` resolves with how it ended (a refused
+   * upgrade, or its close code, or null while still open after 5 s) and whether a message
+   * sent after `sendLate()` was acked.
+   */
+  function racingSocket(jwt: string) {
+    const ws = new WebSocket(server.wsUrl, { headers: { authorization: `Bearer ${jwt}` } } as any);
+    let opened = false;
+    let lateAcked = false;
+    const ended = new Promise<{ opened: boolean; code: number | null; lateAcked: boolean }>((resolve) => {
+      const timer = setTimeout(() => resolve({ opened, code: null, lateAcked }), 5000);
+      ws.onopen = () => (opened = true);
+      ws.onmessage = (event) => {
+        const frame = JSON.parse(String(event.data));
+        if (frame.type === "ack" && frame.ref === "late") lateAcked = true;
+      };
+      ws.onclose = (event) => {
+        clearTimeout(timer);
+        resolve({ opened, code: opened ? event.code : null, lateAcked });
+      };
+    });
+    const sendLate = () => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "message", ref: "late", data: { content: "after logout" } }));
+    };
+    return { ended, sendLate };
+  }
+
+  test("[v2] a logout racing ten upgrades of its session leaves none of them open, and none can send after it", async () => {
+    let opened = 0;
+    for (let round = 0; round < 6; round++) {
+      const jwt = await signIn(server, freshUser());
+      const sockets = Array.from({ length: 10 }, () => racingSocket(jwt));
+      await Bun.sleep(round % 3); // land the logout at different points of the upgrades
+      expect((await post("/auth/logout", jwt)).status).toBe(200);
+      for (const socket of sockets) socket.sendLate();
+      for (const result of await Promise.all(sockets.map((s) => s.ended))) {
+        if (!result.opened) continue;
+        opened++;
+        expect(result.code).toBe(4001);
+        expect(result.lateAcked).toBe(false);
+      }
+    }
+    console.log(`logout race: ${opened} of 60 upgrades opened around the logout; every one closed with 4001`);
+  }, 60000);
+
+  test("[v2] a stolen session reopened every few ms keeps no socket through logout-all", async () => {
+    for (let round = 0; round < 3; round++) {
+      const email = freshUser();
+      const stolen = await signIn(server, email);
+      const attempts: Array<ReturnType<typeof racingSocket>> = [];
+      let stop = false;
+      const thief = (async () => {
+        while (!stop) {
+          attempts.push(racingSocket(stolen));
+          await Bun.sleep(3);
+        }
+      })();
+      await Bun.sleep(30);
+      expect((await post("/auth/logout-all", await signIn(server, email))).status).toBe(200);
+      await Bun.sleep(30);
+      stop = true;
+      await thief;
+      for (const socket of attempts) socket.sendLate();
+      for (const result of await Promise.all(attempts.map((a) => a.ended))) {
+        if (!result.opened) continue;
+        expect(result.code).toBe(4001);
+        expect(result.lateAcked).toBe(false);
+      }
+    }
+  }, 60000);
+
   test("a socket closes with 4001 when its session's exp passes; a longer session stays", async () => {
     const email = freshUser();
     const short = mintJwt(email, { expInSeconds: 2 });

@@ -75,4 +75,24 @@ describe("slow consumer", () => {
     }
     for (const c of [sender, watcher, stranger, again]) c.close();
   }, 60000);
+  test("[v2] replies count too: a connection that sends pings and never reads closes with 4008", async () => {
+    const { clients: [flooder, other] } = await connectUser(server, freshUser(), 2);
+    expect(flooder.pause()).toBe(true);
+    const ping = JSON.stringify({ type: "ping", ref: "p".repeat(64) });
+    const MAX = 400_000; // ~50 MB of acks: far more than any socket buffer holds
+    let sent = 0;
+    // The server's close sits behind the acks we don't read; `other` hears the flooder leave.
+    const left = () => other.ofType("user_left").some((f) => f.data.connection_id === flooder.connectionId);
+    while (sent < MAX && !left()) {
+      for (let i = 0; i < 2000; i++) flooder.send(ping);
+      sent += 2000;
+      expect((await other.request("ping")).type).toBe("ack"); // the server stays responsive
+    }
+    flooder.resume();
+    const closed = await within(flooder.closed, 15000, "the flooder's close");
+    expect(closed.code).toBe(4008);
+    expect(sent).toBeLessThan(MAX);
+    expect(other.closeInfo).toBeNull();
+    other.close();
+  }, 60000);
 });

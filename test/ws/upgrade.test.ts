@@ -140,10 +140,10 @@ describe("upgrade refusals", () => {
     for (const since of ["0", "7"]) expect((await rawUpgrade(`${server.wsUrl}?since=${since}`, { jwt })).status).toBe(101);
   });
 
-  test("a `since` far above the last seq (here Number.MAX_SAFE_INTEGER) is a non-negative integer: upgrade, empty complete replay", async () => {
+  test("a `since` far above the last seq (here Number.MAX_SAFE_INTEGER) is a non-negative integer: upgrade, and a reset replay [v2]", async () => {
     const jwt = await signIn(server, freshUser());
     const client = await WsClient.connect(server.wsUrl, { jwt, since: String(Number.MAX_SAFE_INTEGER) });
-    expect(client.replay!.data).toEqual({ messages: [], complete: true, reset: false });
+    expect(client.replay!.data).toEqual({ messages: [], complete: true, reset: true });
     client.close();
   });
 });

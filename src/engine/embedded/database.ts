@@ -35,6 +35,8 @@ const MIGRATIONS: string[] = [
 ];
 
 export const DATABASE_FILE = "roomz.sqlite";
+/** The schema version this Roomz writes; a database above it is from a newer Roomz. */
+export const MIGRATIONS_KNOWN = MIGRATIONS.length;
 
 /** The database can't be opened; the message names the directory and what to do. */
 export class DatabaseUnusable extends Error {}

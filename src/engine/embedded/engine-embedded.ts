@@ -18,7 +18,7 @@ import {
 import { LocalFanout, type TopicPublisher } from "../local-fanout";
 import { storeEpoch } from "./database";
 import { SqliteMessageLog } from "./message-log-sqlite";
-import { REPLAY_LIMIT, connectionsOf } from "../replay";
+import { REPLAY_LIMIT, connectionsOf, replayResets } from "../replay";
 import { describeError, log } from "../../server/log";
 
 interface PendingAppend {
@@ -80,7 +80,7 @@ export class EmbeddedEngine implements Engine {
   async join(socket: LocalSocket, request: JoinRequest, onJoined: (joined: Joined) => void) {
     let replay: Joined["replay"] = null;
     if (request.since !== null) {
-      const reset = request.epoch !== null && request.epoch !== this.epoch;
+      const reset = replayResets(request, this.epoch, this.log.tip(socket.channel));
       const page = this.log.since(socket.channel, reset ? 0 : request.since, REPLAY_LIMIT);
       replay = { messages: page.messages, complete: page.complete, reset };
     }

@@ -84,10 +84,19 @@ export class SqliteMessageLog {
   }
 
   private nextSeq(channel: string): number {
+    const next = this.tip(channel) + 1;
+    this.lastSeq.set(channel, next);
+    return next;
+  }
+
+  /** The channel's last stored seq (0 when it is empty). */
+  tip(channel: string): number {
     let last = this.lastSeq.get(channel);
-    if (last === undefined) last = this.q.maxSeq.get(channel)?.seq ?? 0;
-    this.lastSeq.set(channel, last + 1);
-    return last + 1;
+    if (last === undefined) {
+      last = this.q.maxSeq.get(channel)?.seq ?? 0;
+      this.lastSeq.set(channel, last);
+    }
+    return last;
   }
 
   /** The newest `limit` messages below `before`, ascending, and whether older ones exist. */

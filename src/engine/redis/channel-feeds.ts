@@ -49,6 +49,11 @@ export interface FeedHooks {
   unsubscribe(channel: string): void;
   deliver(channel: string, json: string): void;
   hasLocalSockets(channel: string): boolean;
+  /**
+   * The store holds fewer messages than were delivered here (Redis restored from an older
+   * snapshot): the channel's sockets hold seqs that new messages will take again.
+   */
+  rewound(channel: string): void;
 }
 
 export class ChannelFeeds {
@@ -92,6 +97,9 @@ export class ChannelFeeds {
     const feed = token as Feed | null;
     if (!feed) return;
     feed.done++;
+    // Our own new message can't have been delivered before its answer: a seq at or below
+    // `delivered` means the store went back.
+    if (stored && stored.seq <= feed.delivered) this.rewind(feed, stored.seq - 1);
     if (stored && stored.seq > feed.delivered && !feed.pending.has(stored.seq)) feed.pending.set(stored.seq, { json: stored.json, barrier: 0 });
     if (this.feeds.get(feed.channel) === feed) this.pump(feed);
   }
@@ -195,6 +203,21 @@ export class ChannelFeeds {
     });
   }
 
+  /** After a resync found nothing new: false (and rewound) when the store's tip is below `after`. */
+  private async stillAt(feed: Feed, after: number): Promise<boolean> {
+    const tip = await this.log.lastSeq(feed.channel).catch(() => after);
+    if (tip >= after || feed.delivered !== after) return true;
+    this.rewind(feed, tip);
+    return false;
+  }
+
+  private rewind(feed: Feed, tip: number) {
+    log.warn(`channel ${feed.channel}: the store went back from seq ${feed.delivered} to ${tip} (restored from an older snapshot?); its connections resume`);
+    feed.pending.clear();
+    feed.delivered = tip;
+    this.hooks.rewound(feed.channel);
+  }
+
   /** Reads (after, upTo] from the log into `pending`; a hole the log can't fill is skipped. */
   private fill(feed: Feed, after: number, upTo: number | null) {
     this.runBusy(feed, async () => {
@@ -217,6 +240,7 @@ export class ChannelFeeds {
         return;
       }
       if (feed.delivered !== after) return; // reset meanwhile
+      if (upTo === null && rows.length === 0 && !(await this.stillAt(feed, after))) return;
       for (const row of rows) if (row.seq > after && !feed.pending.has(row.seq)) feed.pending.set(row.seq, { json: row.json, barrier });
       if (upTo !== null && !feed.pending.has(after + 1)) {
         log.warn(`channel ${feed.channel}: messages ${after + 1}..${upTo} are missing from the store; skipping them`);

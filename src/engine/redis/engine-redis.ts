@@ -15,7 +15,7 @@ import {
   type NewMessage,
 } from "../engine";
 import { LocalFanout, type TopicPublisher } from "../local-fanout";
-import { REPLAY_LIMIT } from "../replay";
+import { REPLAY_LIMIT, replayResets } from "../replay";
 import { describeError, log } from "../../server/log";
 import { ChannelFeeds } from "./channel-feeds";
 import { pubsub } from "./keys";
@@ -59,6 +59,7 @@ export class RedisEngine implements Engine {
       unsubscribe: (channel) => this.link.unsubscribe(pubsub.feed(channel)),
       deliver: (channel, json) => this.fanout.publish(channel, `{"type":"message","data":${json}}`),
       hasLocalSockets: (channel) => this.fanout.hasChannel(channel),
+      rewound: (channel) => this.tellLocally({ kind: "channel_rewound", channel }),
     });
     this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.heartbeat.unref();
@@ -97,6 +98,8 @@ export class RedisEngine implements Engine {
     if (this.epoch !== null && epoch !== this.epoch) {
       log.warn("redis: the dataset's epoch changed (Redis was flushed or replaced); channels start again from seq 1");
       this.feeds.reset();
+      // Their clients hold seqs of the old dataset: they resume, and the new epoch resets them.
+      for (const channel of this.localChannels) this.tellLocally({ kind: "channel_rewound", channel });
     }
     this.epoch = epoch;
   }
@@ -130,10 +133,14 @@ export class RedisEngine implements Engine {
     try {
       const { origin, event } = JSON.parse(message) as { origin: string; event: ControlEvent };
       if (origin === this.instance) return;
-      for (const handler of this.controlHandlers) handler(event);
+      this.tellLocally(event);
     } catch (error) {
       log.warn(`redis: bad control event: ${describeError(error)}`);
     }
+  }
+
+  private tellLocally(event: ControlEvent) {
+    for (const handler of this.controlHandlers) handler(event);
   }
 
   append(message: NewMessage, onStored: (result: AppendResult | EngineUnavailable) => void): void {
@@ -186,7 +193,10 @@ export class RedisEngine implements Engine {
 
   private async replay(channel: string, request: JoinRequest, delivered: number): Promise<Joined["replay"]> {
     if (request.since === null) return null;
-    const reset = request.epoch !== null && request.epoch !== this.epoch;
+    // This instance may not have delivered yet what another one already has: only the
+    // stored tip tells whether a `since` past `delivered` is from the future.
+    const tip = request.since > delivered ? await this.log.lastSeq(channel) : delivered;
+    const reset = replayResets(request, this.epoch!, tip);
     const page = await this.log.since(channel, reset ? 0 : request.since, delivered, REPLAY_LIMIT);
     return { messages: page.messages, complete: page.complete, reset };
   }
@@ -231,7 +241,7 @@ export class RedisEngine implements Engine {
   }
 
   async control(event: ControlEvent) {
-    for (const handler of this.controlHandlers) handler(event);
+    this.tellLocally(event);
     await this.link.run("PUBLISH", [pubsub.control, JSON.stringify({ origin: this.instance, event })]);
   }
 

@@ -1,0 +1,154 @@
+/**
+ * Backups of the embedded store (PROTOCOL.md section 5). A backup is one SQLite file: a
+ * consistent copy of the database (`VACUUM INTO`, safe while the server writes) with the
+ * data directory's other files (the generated keys) in a `backup_files` table. `sqlite3`
+ * opens it; nothing else is needed to read it.
+ *
+ * A restore puts the copy in place with a new epoch, so clients that saw later messages
+ * reset instead of skipping the new ones, and keeps every logout made since the backup:
+ * revoked sessions and session versions of the directory being replaced are carried over.
+ */
+import { Database } from "bun:sqlite";
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { DATABASE_FILE, DatabaseUnusable, MIGRATIONS_KNOWN, claimDataDir } from "./database";
+
+/** Files of the data directory that travel with the database. */
+const KEY_FILES = ["jwt-secret.key"];
+
+export class BackupError extends Error {}
+
+export interface BackupSummary {
+  messages: number;
+  channels: number;
+  files: number;
+  bytes: number;
+}
+
+/** Writes a consistent copy of `dataDir`'s store to `target` (mode 0600), replacing it atomically. */
+export function backupStore(dataDir: string, target: string): BackupSummary {
+  const source = join(dataDir, DATABASE_FILE);
+  if (!existsSync(source)) throw new BackupError(`ROOMZ_DATA_DIR: no Roomz database in ${dataDir}; point ROOMZ_DATA_DIR at the server's data directory`);
+  const partial = `${target}.partial`;
+  rmSync(partial, { force: true });
+  const db = new Database(source, { readonly: true });
+  try {
+    db.exec("PRAGMA busy_timeout = 5000");
+    db.query("VACUUM INTO ?").run(partial);
+  } catch (error) {
+    rmSync(partial, { force: true });
+    throw new BackupError(`could not copy the database: ${(error as Error).message}`);
+  } finally {
+    db.close();
+  }
+  chmodSync(partial, 0o600);
+  const copy = new Database(partial, { strict: true });
+  let summary: BackupSummary;
+  try {
+    copy.exec("CREATE TABLE backup_files (name TEXT PRIMARY KEY, content BLOB NOT NULL)");
+    let files = 0;
+    for (const name of KEY_FILES) {
+      const path = join(dataDir, name);
+      if (!existsSync(path)) continue;
+      copy.query("INSERT INTO backup_files (name, content) VALUES (?, ?)").run(name, readFileSync(path));
+      files++;
+    }
+    copy.query("INSERT OR REPLACE INTO meta (key, value) VALUES ('backup_at', ?)").run(new Date().toISOString());
+    summary = { ...counts(copy), files, bytes: 0 };
+  } finally {
+    copy.close();
+  }
+  renameSync(partial, target);
+  summary.bytes = Bun.file(target).size;
+  return summary;
+}
+
+/**
+ * Replaces `dataDir`'s store with the backup in `source`. The server must be stopped: the
+ * data directory's lock is taken for the whole restore.
+ */
+export function restoreStore(dataDir: string, source: string): BackupSummary & { epoch: string; backupAt: string | null } {
+  if (!existsSync(source)) throw new BackupError(`${source}: no such file`);
+  let lock: Database;
+  try {
+    lock = claimDataDir(dataDir);
+  } catch (error) {
+    if (error instanceof DatabaseUnusable && /locked/.test(error.message))
+      throw new BackupError(`ROOMZ_DATA_DIR: a Roomz server is running on ${dataDir}; stop it, then restore`);
+    throw error;
+  }
+  try {
+    const staged = join(dataDir, `${DATABASE_FILE}.restoring`);
+    rmSync(staged, { force: true });
+    writeFileSync(staged, readFileSync(source), { mode: 0o600 });
+    const db = openBackup(staged, source);
+    try {
+      const current = join(dataDir, DATABASE_FILE);
+      if (existsSync(current)) keepLogouts(db, current);
+      const files = restoreFiles(db, dataDir);
+      const epoch = crypto.randomUUID();
+      db.query("UPDATE meta SET value = ? WHERE key = 'epoch'").run(epoch);
+      const backupAt = (db.query("SELECT value FROM meta WHERE key = 'backup_at'").get() as { value: string } | null)?.value ?? null;
+      db.exec("DELETE FROM meta WHERE key = 'backup_at'");
+      db.exec("PRAGMA journal_mode = DELETE");
+      const summary = { ...counts(db), files, bytes: Bun.file(source).size, epoch, backupAt };
+      db.close();
+      for (const suffix of ["-wal", "-shm"]) rmSync(current + suffix, { force: true });
+      renameSync(staged, current);
+      return summary;
+    } catch (error) {
+      db.close();
+      rmSync(staged, { force: true });
+      throw error;
+    }
+  } finally {
+    lock.close();
+  }
+}
+
+function openBackup(staged: string, source: string): Database {
+  let db: Database | null = null;
+  try {
+    db = new Database(staged, { strict: true });
+    const check = (db.query("PRAGMA quick_check").get() as { quick_check: string }).quick_check;
+    if (check !== "ok") throw new Error(`damaged (${check})`);
+    const version = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+    if (version > MIGRATIONS_KNOWN) throw new Error(`from a newer Roomz (schema ${version}); restore it with that version`);
+    const tables = new Set((db.query("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name));
+    if (!tables.has("meta") || !tables.has("messages") || !tables.has("backup_files")) throw new Error("not a Roomz backup (made by `roomz backup`)");
+    return db;
+  } catch (error) {
+    db?.close();
+    rmSync(staged, { force: true });
+    throw new BackupError(`${basename(source)}: ${(error as Error).message}`);
+  }
+}
+
+/** Logouts made after the backup stay in force: revocations are joined, versions take the higher. */
+function keepLogouts(db: Database, current: string) {
+  db.query("ATTACH DATABASE ? AS replaced").run(current);
+  try {
+    db.exec(`INSERT OR IGNORE INTO revoked_sessions SELECT jti, expires_at FROM replaced.revoked_sessions`);
+    db.exec(`INSERT INTO session_versions SELECT email, version FROM replaced.session_versions WHERE true
+             ON CONFLICT (email) DO UPDATE SET version = max(version, excluded.version)`);
+  } finally {
+    db.exec("DETACH DATABASE replaced");
+  }
+}
+
+function restoreFiles(db: Database, dataDir: string): number {
+  const rows = db.query("SELECT name, content FROM backup_files").all() as Array<{ name: string; content: Uint8Array }>;
+  for (const { name, content } of rows) {
+    if (!KEY_FILES.includes(name)) continue; // only names this version writes; never a path
+    const path = join(dataDir, name);
+    writeFileSync(`${path}.restoring`, content, { mode: 0o600 });
+    renameSync(`${path}.restoring`, path);
+  }
+  db.exec("DROP TABLE backup_files");
+  return rows.length;
+}
+
+function counts(db: Database): { messages: number; channels: number } {
+  const row = db.query("SELECT count(*) AS messages, count(DISTINCT channel) AS channels FROM messages").get() as { messages: number; channels: number };
+  return { messages: row.messages, channels: row.channels };
+}

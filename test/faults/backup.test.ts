@@ -1,0 +1,117 @@
+/**
+ * Backup and restore (issue 12, PROTOCOL.md v2 sections 2 and 5), following
+ * docs/deployment.md step by step: `roomz backup` while messages flow, stop, `roomz
+ * restore`, start; a client that saw later messages resets and then receives every new
+ * message. Before v2 the restored store kept its epoch and reused seqs the client had
+ * seen, so the client dropped the new messages as old.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { RoomzClient } from "../../src/client";
+import type { ChatMessage } from "../../src/protocol";
+import { ROOT, signIn, startServer, tempDir, type TestServer } from "../helpers/server";
+import { FAST, until } from "../client/support";
+
+const EMAIL = "alice@example.com";
+const servers: TestServer[] = [];
+afterAll(async () => {
+  for (const s of servers) await s.stop("SIGKILL");
+});
+
+/** Runs `roomz <args>` as an operator would, on the server's data directory. */
+async function roomz(dataDir: string, ...args: string[]) {
+  const proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), ...args], {
+    env: { ...process.env, ROOMZ_DATA_DIR: dataDir, REDIS_URL: "" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
+
+describe("roomz backup and roomz restore", () => {
+  test("backup while messages flow; restore gives a new epoch; a client that saw later messages resets and receives every new one", async () => {
+    const dataDir = tempDir("roomz-backup-");
+    // No JWT_SECRET_KEY: the generated key travels in the backup, so sessions survive the restore.
+    const server = await startServer({ dataDir, env: { ALLOWED_EMAILS: EMAIL, MESSAGE_RATE_LIMIT: "100000", JWT_SECRET_KEY: undefined } });
+    servers.push(server);
+    const watcher = new RoomzClient({ server: server.url, session: await signIn(server, EMAIL), ...FAST });
+    const seen: ChatMessage[] = [];
+    let resets = 0;
+    watcher.on("message", (m) => seen.push(m));
+    watcher.on("reset", () => {
+      resets++;
+      seen.length = 0;
+    });
+    await watcher.connect();
+    const sender = new RoomzClient({ server: server.url, session: await signIn(server, EMAIL), ...FAST });
+    await sender.connect();
+
+    const backupFile = join(tempDir("roomz-backup-file-"), "roomz.backup");
+    for (let i = 1; i <= 40; i++) await sender.send(`before ${i}`);
+    let backupDone = false;
+    const backup = roomz(dataDir, "backup", backupFile).finally(() => (backupDone = true));
+    let total = 40;
+    while (!backupDone) await sender.send(`before ${++total}`); // messages keep flowing meanwhile
+    for (let i = 0; i < 20; i++) await sender.send(`before ${++total}`);
+    const made = await backup;
+    expect(made.stderr).toBe("");
+    expect(made.code).toBe(0);
+    const backedUp = Number(/backed up (\d+) messages/.exec(made.stdout)![1]);
+    expect(backedUp).toBeGreaterThanOrEqual(40);
+    expect(backedUp).toBeLessThan(total);
+    expect(statSync(backupFile).mode & 0o777).toBe(0o600);
+    await until(() => seen.at(-1)?.seq === total, `the watcher at seq ${total}`);
+    const oldEpoch = watcher.epoch;
+
+    // A logout after the backup must stay in force after the restore.
+    const loggedOut = await signIn(server, EMAIL);
+    expect((await fetch(`${server.url}/auth/logout`, { method: "POST", headers: { authorization: `Bearer ${loggedOut}` } })).status).toBe(200);
+
+    const whileRunning = await roomz(dataDir, "restore", backupFile);
+    expect(whileRunning.code).toBe(2);
+    expect(whileRunning.stderr).toContain("running");
+
+    await server.stop();
+    const restored = await roomz(dataDir, "restore", backupFile);
+    expect(restored.stderr).toBe("");
+    expect(restored.code).toBe(0);
+    expect(restored.stdout).toContain(`restored ${backedUp} messages`);
+    for (const name of ["roomz.sqlite", "jwt-secret.key"]) expect(statSync(join(dataDir, name)).mode & 0o777).toBe(0o600);
+    await server.start();
+
+    // The watcher resumes with since=total and the old epoch: both say start over.
+    await until(() => resets === 1 && watcher.state.status === "connected", "the watcher's reset");
+    expect(watcher.epoch).not.toBe(oldEpoch);
+    for (let i = 1; i <= 3; i++) await sender.send(`after ${i}`);
+    await until(() => seen.filter((m) => m.content.startsWith("after")).length === 3, "three new messages on the watcher");
+    const fresh = seen.filter((m) => m.content.startsWith("after"));
+    expect(fresh.map((m) => m.seq)).toEqual([backedUp + 1, backedUp + 2, backedUp + 3]);
+    expect(seen.map((m) => m.seq)).toEqual(Array.from({ length: seen.length }, (_, i) => seen[0].seq + i)); // no hole, no repeat
+
+    const me = await fetch(`${server.url}/auth/me`, { headers: { authorization: `Bearer ${loggedOut}` } });
+    expect(me.status).toBe(401);
+    watcher.close();
+    sender.close();
+  }, 60000);
+
+  test("usage: --help, a missing FILE, a file that is not a backup, a missing data directory", async () => {
+    const dataDir = tempDir("roomz-backup-usage-");
+    const help = await roomz(dataDir, "backup", "--help");
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Usage: roomz backup FILE");
+    expect((await roomz(dataDir, "restore", "--help")).code).toBe(0);
+    expect((await roomz(dataDir, "backup")).code).toBe(2);
+    expect((await roomz(dataDir, "restore", "a", "b")).code).toBe(2);
+    expect((await roomz(dataDir, "backup", "--force", "x")).code).toBe(2);
+    const noStore = await roomz(dataDir, "backup", join(dataDir, "out"));
+    expect(noStore.code).toBe(2);
+    expect(noStore.stderr).toContain("ROOMZ_DATA_DIR");
+    const notBackup = join(dataDir, "not-a-backup");
+    await Bun.write(notBackup, "hello");
+    const refused = await roomz(dataDir, "restore", notBackup);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+  });
+});

@@ -3,9 +3,11 @@
  * once, here, before anything listens; a bad one is a ConfigError naming the variable
  * and the fix, which main turns into one line on stderr and exit status 2.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { isIPv4, isIPv6 } from "node:net";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
+import { normaliseEmail } from "../protocol/email";
 
 export class ConfigError extends Error {}
 
@@ -65,44 +67,114 @@ function stripQuotes(value: string): string {
   return quoted ? quoted[2].trim() : trimmed;
 }
 
+/**
+ * HOST: an IPv4 literal (octets 0-255), an IPv6 literal (brackets optional, dropped) or a
+ * host name of letters, digits and hyphens between dots. A name ending in a numeric label
+ * is taken for a mistyped IPv4 address (no top-level domain is numeric).
+ */
+function parseHost(raw: string | undefined): string {
+  const given = raw?.trim() ?? "";
+  if (given === "") return "0.0.0.0";
+  const unbracketed = /^\[(.*)\]$/.exec(given)?.[1] ?? given;
+  if (isIPv6(unbracketed)) return unbracketed;
+  if (isIPv4(given)) return given;
+  const labels = given.split(".");
+  const hostName =
+    given.length <= 253 &&
+    labels.every((label) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label)) &&
+    !/^\d+$/.test(labels[labels.length - 1]);
+  if (!hostName)
+    fail("HOST", `"${given}" is not an IP address or host name; set it to an address of this machine (127.0.0.1, ::1), 0.0.0.0 or :: for all, or a host name like localhost.`);
+  return given;
+}
+
+/** PUBLIC_URL: an http(s) origin only; Roomz is served at the root of its origin. */
 function parsePublicUrl(raw: string | undefined): URL | null {
   if (raw === undefined || raw.trim() === "") return null;
+  const given = raw.trim();
   let url: URL;
   try {
-    url = new URL(raw.trim());
+    url = new URL(given);
   } catch {
-    fail("PUBLIC_URL", `"${raw}" is not a URL; set it to the origin people use, like https://chat.example.com.`);
+    fail("PUBLIC_URL", `"${given}" is not a URL; set it to the origin people use, like https://chat.example.com.`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:")
-    fail("PUBLIC_URL", `"${raw}" must start with http:// or https://.`);
+    fail("PUBLIC_URL", `"${given}" must start with http:// or https://; set it to the origin people use, like https://chat.example.com.`);
+  // Credentials first, and never echoed: the value may hold a password.
+  if (url.username !== "" || url.password !== "")
+    fail("PUBLIC_URL", `contains a user name or password; set it to the origin alone, ${url.origin}.`);
+  if (url.pathname !== "/" || url.search !== "" || url.hash !== "" || /[?#]/.test(given))
+    fail("PUBLIC_URL", `"${given}" has a path, query or fragment; Roomz is served at the root of its origin, so set it to ${url.origin}.`);
   return url;
 }
 
-/** Parses a comma-separated or one-per-line list of addresses; `#` starts a comment. */
-export function parseEmailList(text: string): string[] {
-  return text
-    .split(/[,\n]/)
-    .map((line) => line.replace(/#.*/, "").trim().toLowerCase())
-    .filter((email) => email.length > 0);
+/**
+ * Parses a list of addresses, comma-separated or one a line (`#` starts a comment), each
+ * trimmed and lower-cased; an entry that is not a plausible address (PROTOCOL.md section
+ * 1) is a ConfigError naming `variable` and the entry.
+ */
+export function parseEmailList(text: string, variable = "ALLOWED_EMAILS"): string[] {
+  const emails: string[] = [];
+  text.split("\n").forEach((line, index) => {
+    for (const entry of line.replace(/#.*/, "").split(",")) {
+      if (entry.trim() === "") continue;
+      const email = normaliseEmail(entry);
+      if (email) emails.push(email);
+      else {
+        const where = variable === "ALLOWED_EMAILS" ? "" : `line ${index + 1}: `;
+        fail(variable, `${where}"${entry.trim()}" is not an email address; fix or remove it (addresses look like alice@example.com).`);
+      }
+    }
+  });
+  return emails;
 }
 
 export function readAllowedEmailsFile(path: string): string[] {
+  let text: string;
   try {
-    return parseEmailList(readFileSync(path, "utf8"));
+    text = readFileSync(path, "utf8");
   } catch (error) {
     fail("ALLOWED_EMAILS_FILE", `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "error"}); point it at a readable file of addresses, one a line.`);
   }
+  return parseEmailList(text, `ALLOWED_EMAILS_FILE (${path})`);
 }
 
+/**
+ * Makes the data directory private (PROTOCOL.md section 3, v2): created 0700; when it
+ * already existed, group and others lose every permission on it and on everything in it
+ * (an earlier run's 0755 and 0644 become 0700 and 0600). Files made later are 0600
+ * through the umask that `roomz serve` sets before anything is created (src/main.ts).
+ */
 function ensureDataDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makePrivate(dir);
     const probe = join(dir, ".write-check");
     writeFileSync(probe, "");
     unlinkSync(probe);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     fail("ROOMZ_DATA_DIR", `cannot write to ${dir} (${(error as NodeJS.ErrnoException).code ?? "error"}); point it at a writable directory.`);
   }
+}
+
+/**
+ * Directories at most 0700 and files at most 0600, from `path` down: group and others
+ * lose every permission, files their execute bit; the owner keeps what it had (a
+ * directory made read-only on purpose stays so). Symbolic links are left alone.
+ */
+function makePrivate(path: string): void {
+  const stat = lstatSync(path);
+  if (stat.isSymbolicLink()) return;
+  const allowed = stat.isDirectory() ? 0o700 : 0o600;
+  if ((stat.mode & 0o777 & ~allowed) !== 0) {
+    try {
+      chmodSync(path, stat.mode & allowed);
+    } catch (error) {
+      fail("ROOMZ_DATA_DIR", `cannot make ${path} private (${(error as NodeJS.ErrnoException).code ?? "error"}); run roomz as the owner of the data directory, or chown it to that user.`);
+    }
+  }
+  if (stat.isDirectory()) for (const name of readdirSync(path)) makePrivate(join(path, name));
 }
 
 /** The key from JWT_SECRET_KEY, or the one generated once into the data directory. */
@@ -126,7 +198,7 @@ function jwtSecret(env: Env, dataDir: string): string {
 
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, "PORT", 8000, 0, 65535);
-  const host = env.HOST?.trim() || "0.0.0.0";
+  const host = parseHost(env.HOST);
   const publicUrl = parsePublicUrl(env.PUBLIC_URL);
   const emailSender = (env.EMAIL_SENDER?.trim().toLowerCase() || "console") as Config["emailSender"];
   if (emailSender !== "console" && emailSender !== "resend")
@@ -150,7 +222,7 @@ export function loadConfig(env: Env = process.env): Config {
     linkOrigin: publicUrl ? publicUrl.origin : `http://localhost:${port}`,
     secureCookies: publicUrl?.protocol === "https:",
     jwtSecret: "",
-    allowedEmails: parseEmailList(env.ALLOWED_EMAILS ?? ""),
+    allowedEmails: parseEmailList(env.ALLOWED_EMAILS ?? "", "ALLOWED_EMAILS"),
     allowedEmailsFile,
     emailSender,
     resendApiKey,

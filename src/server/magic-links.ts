@@ -10,6 +10,7 @@ import type { Config } from "./config";
 import type { EmailSender } from "./email";
 import { describeError, log } from "./log";
 import type { Metrics } from "./metrics";
+import { normaliseEmail } from "../protocol/email";
 
 const HOUR_MS = 3_600_000;
 
@@ -19,19 +20,6 @@ export type LinkRequestResult =
   | { kind: "rate_limited"; retryAfterSeconds: number };
 
 export type LinkUseResult = { ok: true; email: string } | { ok: false; code: "invalid_token" | "expired_token" | "not_allowed"; email?: string };
-
-/** Trims and lower-cases an address and checks it is plausible (PROTOCOL.md section 1). */
-export function normaliseEmail(raw: string): string | null {
-  const email = raw.trim().toLowerCase();
-  if (email.length > 254) return null;
-  const parts = email.split("@");
-  if (parts.length !== 2) return null;
-  const [local, domain] = parts;
-  if (!/^[\x21-\x7e]{1,64}$/.test(local)) return null;
-  const labels = domain.split(".");
-  if (labels.length < 2 || !labels.every((label) => /^[a-z0-9-]+$/.test(label))) return null;
-  return email;
-}
 
 export function hashToken(token: string): string {
   return createHash("sha256").update(token).digest("hex");

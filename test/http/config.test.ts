@@ -43,6 +43,8 @@ async function run(env: Record<string, string>): Promise<Outcome> {
 const scratch = tempDir();
 const aFile = join(scratch, "plain-file");
 writeFileSync(aFile, "not a directory\n");
+const badListFile = join(scratch, "allowed-with-a-typo.txt");
+writeFileSync(badListFile, "# the team\nerin@example.com\nfrank at example.com\n");
 
 const BAD: Array<[string, Record<string, string>, string]> = [
   ["PORT=abc", { PORT: "abc" }, "PORT"],
@@ -65,6 +67,19 @@ const BAD: Array<[string, Record<string, string>, string]> = [
   ["SEND_BUFFER_BYTES=abc", { SEND_BUFFER_BYTES: "abc" }, "SEND_BUFFER_BYTES"],
   ["ROOMZ_DATA_DIR unwritable (under a plain file)", { ROOMZ_DATA_DIR: join(aFile, "data") }, "ROOMZ_DATA_DIR"],
   ["REDIS_URL not a Redis URL", { REDIS_URL: "http://localhost:6379" }, "REDIS_URL"],
+  // Issue 12, defect 7: values that used to pass without a word.
+  ["HOST=999.1.1.1 (an octet over 255)", { HOST: "999.1.1.1" }, "HOST"],
+  ["HOST=1.2.3 (neither an address nor a name)", { HOST: "1.2.3" }, "HOST"],
+  ["HOST=chat_server! (not a host name)", { HOST: "chat_server!" }, "HOST"],
+  ["HOST=[::1 (unclosed bracket)", { HOST: "[::1" }, "HOST"],
+  ["HOST=192.0.2.1 (valid, but not an address of this machine)", { HOST: "192.0.2.1" }, "HOST"],
+  ["PUBLIC_URL with a path", { PUBLIC_URL: "https://chat.example.com/roomz" }, "PUBLIC_URL"],
+  ["PUBLIC_URL with a query", { PUBLIC_URL: "https://chat.example.com/?room=1" }, "PUBLIC_URL"],
+  ["PUBLIC_URL with a fragment", { PUBLIC_URL: "https://chat.example.com#top" }, "PUBLIC_URL"],
+  ["PUBLIC_URL with credentials", { PUBLIC_URL: "https://admin:hunter2@chat.example.com" }, "PUBLIC_URL"],
+  ["ALLOWED_EMAILS=notanemail", { ALLOWED_EMAILS: "notanemail" }, "ALLOWED_EMAILS"],
+  ["ALLOWED_EMAILS with one bad entry among good ones", { ALLOWED_EMAILS: "a@example.com, b@example" }, "ALLOWED_EMAILS"],
+  ["ALLOWED_EMAILS_FILE with a line that is not an address", { ALLOWED_EMAILS_FILE: badListFile }, "ALLOWED_EMAILS_FILE"],
 ];
 
 const outcomes = new Map<string, Outcome>();
@@ -94,6 +109,34 @@ describe("a bad configuration value stops the server at start", () => {
       expect(stdout).not.toMatch(/listening/i);
     });
   }
+
+  test("the line says what is wrong with the value, and never echoes a password", () => {
+    const line = (name: string) => outcomes.get(name)!.stderr.trim();
+    expect(line("HOST=999.1.1.1 (an octet over 255)")).toContain('HOST: "999.1.1.1" is not an IP address or host name');
+    expect(line("HOST=192.0.2.1 (valid, but not an address of this machine)")).toMatch(/HOST: 192\.0\.2\.1 is not an address of this machine/);
+    expect(line("HOST=192.0.2.1 (valid, but not an address of this machine)")).not.toMatch(/in use/);
+    expect(line("PUBLIC_URL with a path")).toContain("https://chat.example.com");
+    expect(line("PUBLIC_URL with credentials")).not.toContain("hunter2");
+    expect(line("ALLOWED_EMAILS=notanemail")).toContain('"notanemail"');
+    expect(line("ALLOWED_EMAILS with one bad entry among good ones")).toContain('"b@example"');
+    expect(line("ALLOWED_EMAILS_FILE with a line that is not an address")).toMatch(/line 3.*"frank at example\.com"/);
+  });
+
+  test("a port another program holds: one line naming PORT and saying it is in use, exit 2, promptly", async () => {
+    const holder = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("someone else") });
+    try {
+      const started = Date.now();
+      const { code, stdout, stderr } = await run({ PORT: String(holder.port) });
+      const context = `exit ${code}\nstderr: ${stderr}\nstdout: ${stdout}`;
+      expect(code, context).toBe(2);
+      const lines = stderr.split("\n").filter((line) => line.trim() !== "");
+      expect(lines, context).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^roomz: PORT: port ${holder.port} on 127\\.0\\.0\\.1 is already in use`));
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      holder.stop(true);
+    }
+  });
 });
 
 describe("values at the edges start normally", () => {
@@ -101,6 +144,7 @@ describe("values at the edges start normally", () => {
     ["MAX_FRAME_BYTES exactly 12 × MAX_MESSAGE_LENGTH + 1024", { MAX_MESSAGE_LENGTH: "100", MAX_FRAME_BYTES: "2224" }],
     ["a 32-character JWT_SECRET_KEY, TRUST_PROXY=0, quoted RESEND values", { JWT_SECRET_KEY: "k".repeat(32), TRUST_PROXY: "0", RESEND_API_KEY: '"re_x"' }],
     ["TRUST_PROXY=TRUE (case-insensitive), EMAIL_SENDER=Console", { TRUST_PROXY: "TRUE", EMAIL_SENDER: "Console" }],
+    ["PUBLIC_URL with a trailing slash and a port; ALLOWED_EMAILS spaced and capitalised", { PUBLIC_URL: "https://chat.example.com:8443/", ALLOWED_EMAILS: " A@Example.com ,b@example.com," }],
   ];
   for (const [name, env] of good) {
     test(name, async () => {
@@ -214,6 +258,22 @@ describe("ALLOWED_EMAILS_FILE is re-read on SIGHUP", () => {
     await eventually(async () => expect(await getsLink("erin@example.com")).toBe(true));
     // The person logged this session out; it must not come back to life.
     await expectProblem(await me(server, bearer(erin)), 401, "unauthenticated", "/auth/me");
+  });
+
+  test("a file that gains a line that is not an address: the reload is refused and logged, the current list stays", async () => {
+    writeFileSync(file, "frank@example.com\nerin@example.com\n");
+    process.kill(server.proc.pid, "SIGHUP");
+    await eventually(async () => expect(await getsLink("erin@example.com")).toBe(true));
+    const from = server.output.length;
+    // Erin removed, and a typo: applying the rest would shut Erin out because of a typo.
+    writeFileSync(file, "frank@example.com\ngrace(at)example.com\n");
+    process.kill(server.proc.pid, "SIGHUP");
+    const [line] = await server.waitForOutput(/.*allow-list reload failed.*/, 5000, from);
+    expect(line).toContain("ALLOWED_EMAILS_FILE");
+    expect(line).toContain('line 2: "grace(at)example.com"');
+    expect(server.proc.exitCode).toBeNull();
+    expect(await getsLink("erin@example.com")).toBe(true);
+    expect(await getsLink("frank@example.com")).toBe(true);
   });
 
   test("a file that becomes unreadable does not stop the server", async () => {

@@ -6,6 +6,7 @@
  */
 import type { ConnectionInfo } from "../../protocol";
 import type { LocalSocket } from "../engine";
+import { log } from "../../server/log";
 import { keys } from "./keys";
 import type { RedisLink } from "./redis-link";
 import { HEARTBEAT, JOIN, LEAVE, REAP_CHANNEL, RENAME } from "./scripts";
@@ -88,8 +89,10 @@ export class RedisPresence {
       if (alive[i]) continue;
       const claimed = await this.link.run("SET", [keys.reaping(ids[i]), this.instance, "NX", "PX", String(REAP_CLAIM_MS)]);
       if (claimed !== "OK") continue;
-      forgotten.push(...(await this.removeInstance(ids[i])));
+      const removed = await this.removeInstance(ids[i]);
+      forgotten.push(...removed);
       await this.link.run("SREM", [keys.instances, ids[i]]);
+      log.info(`redis: cleaned up after instance ${ids[i]} (no heartbeat): forgot ${removed.length} connection${removed.length === 1 ? "" : "s"}`);
     }
     return forgotten;
   }

@@ -131,10 +131,18 @@ describe("usage errors: exit 2 at once, with a hint", () => {
 
 describe("backup and restore are commands", () => {
   for (const command of ["backup", "restore"]) {
-    test(`roomz ${command} reaches its command (not "unknown command")`, async () => {
-      const { stderr } = await roomz([command]);
-      expect(stderr).not.toContain("unknown command");
-      expect(stderr).toContain(`roomz ${command}`);
+    test(`roomz ${command} reaches its command (not "unknown command"); --help exits 0; an unknown flag exits 2`, async () => {
+      const dataDir = join(tempDir(), "untouched");
+      const bare = await roomz([command], { ROOMZ_DATA_DIR: dataDir });
+      expect(bare.stderr).not.toContain("unknown command");
+      expect(bare.stderr).toContain(`roomz ${command}`);
+      const help = await roomz([command, "--help"], { ROOMZ_DATA_DIR: dataDir });
+      expect(help.code, help.stderr).toBe(0);
+      expect(help.stdout).toContain(`Usage: roomz ${command} FILE`);
+      const bogus = await roomz([command, "--bogus", "x"], { ROOMZ_DATA_DIR: dataDir });
+      expect(bogus.code, bogus.stderr).toBe(2);
+      expect(bogus.stderr).toContain("--bogus");
+      expect(existsSync(dataDir)).toBe(false);
     });
   }
 });

@@ -1,7 +1,9 @@
 /**
- * The boundary between the socket protocol and whatever stores and fans out messages.
- * The embedded engine (SQLite + in-process pub/sub) and the Redis engine implement it;
- * the protocol code never sees SQL, Redis or `server.publish`.
+ * The boundary between the socket protocol and whatever stores messages and carries them
+ * between instances. The embedded engine (SQLite) and the Redis engine implement it. The
+ * data crosses it once each way: a message goes in with `append`, and comes back, stored
+ * and in order, through `EngineEvents.deliver`. The engine never sees a socket; the
+ * protocol never sees SQL or Redis.
  */
 import type { ChatMessage, ConnectionInfo, ReplayData } from "../protocol";
 
@@ -29,16 +31,15 @@ export class EngineUnavailable extends Error {
   }
 }
 
-/** The engine's view of one local WebSocket: it subscribes it and sends to it, nothing else. */
-export interface LocalSocket {
+/**
+ * A connection as the engine knows it: data only. The server owns the socket and does
+ * the sending; the engine hands frames back through EngineEvents.
+ */
+export interface Member {
   readonly connectionId: string;
   readonly channel: string;
   readonly connectedAt: number;
   displayName: string | null;
-  subscribe(topic: string): void;
-  send(text: string): void;
-  /** Closes the socket (4008) when its unsent data is over the limit; called after each publish. */
-  checkBackpressure(): void;
 }
 
 export interface JoinRequest {
@@ -65,6 +66,24 @@ export type ControlEvent =
   | { kind: "user_sessions_ended"; email: string }
   | { kind: "channel_rewound"; channel: string };
 
+/**
+ * How the engine hands work back to the server: one handler, given when the store is
+ * made. Every call comes on the event loop; `deliver` calls for one channel come once per
+ * stored message, in `seq` order.
+ */
+export interface EngineEvents {
+  /** A stored message's `message` frame, for the channel's members on this instance. */
+  deliver(channel: string, frame: string): void;
+  /** A presence frame for the channel's members on this instance, except one. */
+  presence(channel: string, frame: string, exceptConnectionId: string): void;
+  control(event: ControlEvent): void;
+  /**
+   * A connection of a dead instance was forgotten (with the user's remaining connection
+   * count), so the protocol can announce `user_left`.
+   */
+  forgotten(channel: string, connectionId: string, remaining: number): void;
+}
+
 export interface Engine {
   /**
    * Stores a message with the channel's next `seq` (from 1, gapless, strictly increasing)
@@ -73,7 +92,7 @@ export interface Engine {
    * `onStored` runs once the message is durable and before it is delivered to any
    * connection (so the sender's ack precedes its own copy); it gets EngineUnavailable
    * when the store could not take the message, which then is neither stored nor sent.
-   * Delivery to every connection of the channel, on every instance, is in `seq` order.
+   * Delivery (`EngineEvents.deliver`) on every instance is in `seq` order, once each.
    */
   append(message: NewMessage, onStored: (result: AppendResult | EngineUnavailable) => void): void;
 
@@ -81,18 +100,18 @@ export interface Engine {
   history(channel: string, before: number | null, limit: number): Promise<{ messages: ChatMessage[]; hasMore: boolean }>;
 
   /**
-   * Registers the socket in the channel's presence and subscribes it to the live stream.
-   * `onJoined` runs synchronously at the moment of subscription, so frames it sends come
-   * before any live message, and a replay it carries neither overlaps nor leaves a gap
-   * with the live messages that follow.
+   * Adds the member to the channel's presence and starts its live stream. `onJoined` runs
+   * synchronously at the moment the stream starts: the frames it sends come before any
+   * later `deliver` for the channel, and a replay it carries neither overlaps nor leaves
+   * a gap with them.
    */
-  join(socket: LocalSocket, request: JoinRequest, onJoined: (joined: Joined) => void): Promise<void>;
+  join(member: Member, request: JoinRequest, onJoined: (joined: Joined) => void): Promise<void>;
 
-  /** Removes the socket from presence; resolves with the user's remaining connections. */
-  leave(socket: LocalSocket): Promise<number>;
+  /** Removes the member from presence; resolves with the user's remaining connections. */
+  leave(member: Member): Promise<number>;
 
   /** Records a connection's display name in presence (not stored with past messages). */
-  setDisplayName(socket: LocalSocket, displayName: string | null): Promise<void>;
+  setDisplayName(member: Member, displayName: string | null): Promise<void>;
 
   /** The user's open connections on every instance. */
   connectionCount(channel: string): Promise<number>;
@@ -103,15 +122,8 @@ export interface Engine {
    */
   broadcastEvent(channel: string, frame: string, exceptConnectionId: string): void;
 
-  /** Tells every instance (this one included) that sessions ended. */
+  /** Tells every instance (this one included, through EngineEvents.control) that sessions ended. */
   control(event: ControlEvent): Promise<void>;
-  onControl(handler: (event: ControlEvent) => void): void;
-
-  /**
-   * Called for each connection of a dead instance when it is forgotten, with the user's
-   * remaining connection count, so the protocol can announce `user_left`.
-   */
-  onForgotten(handler: (channel: string, connectionId: string, remaining: number) => void): void;
 
   /** False while the store is unreachable. */
   healthy(): boolean;

@@ -2,10 +2,14 @@
  * The one place that chooses an engine from the configuration: Redis when REDIS_URL is
  * set, else the embedded SQLite engine. Nothing else names an implementation.
  */
-import type { Config } from "../server/config";
 import type { AuthStore } from "./auth-store";
-import type { Engine } from "./engine";
-import type { TopicPublisher } from "./local-fanout";
+import type { Engine, EngineEvents } from "./engine";
+
+/** What choosing and opening a store needs from the configuration. */
+export interface StoreOptions {
+  dataDir: string;
+  redisUrl: string | null;
+}
 
 export interface Store {
   engine: Engine;
@@ -13,16 +17,15 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export async function createStore(config: Config, publish: TopicPublisher): Promise<Store> {
-  if (config.redisUrl) {
-    // @ts-ignore: the Redis engine lands in its own change
+export async function createStore(options: StoreOptions, events: EngineEvents): Promise<Store> {
+  if (options.redisUrl) {
     const { createRedisStore } = await import("./redis/store-redis");
-    return createRedisStore(config, publish);
+    return createRedisStore(options.redisUrl, events);
   }
   const { createEmbeddedStore } = await import("./embedded/store-embedded");
-  return createEmbeddedStore(config, publish);
+  return createEmbeddedStore(options, events);
 }
 
-export type { Engine, LocalSocket, NewMessage, AppendResult, Joined, ControlEvent } from "./engine";
+export type { Engine, EngineEvents, Member, NewMessage, AppendResult, Joined, ControlEvent } from "./engine";
 export { EngineUnavailable } from "./engine";
 export type { AuthStore } from "./auth-store";

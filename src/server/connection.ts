@@ -1,10 +1,10 @@
 /**
  * One WebSocket connection: who it belongs to, its display name, its message rate
- * window, and the checks on its send buffer. It is the engine's LocalSocket.
+ * window, and the checks on its send buffer. The engine knows it as a Member (data only).
  */
 import type { ServerWebSocket } from "bun";
-import type { LocalSocket } from "../engine";
-import { CLOSE } from "../protocol";
+import type { Member } from "../engine";
+import { CLOSE, channelOf } from "../protocol";
 import type { SessionClaims } from "./jwt";
 
 const RATE_WINDOW_MS = 10_000;
@@ -24,7 +24,7 @@ export interface ConnectionOptions {
   metrics: { slowConsumersDropped: number };
 }
 
-export class Connection implements LocalSocket {
+export class Connection implements Member {
   readonly connectionId = crypto.randomUUID();
   readonly connectedAt = Date.now();
   readonly channel: string;
@@ -40,7 +40,7 @@ export class Connection implements LocalSocket {
   private rateNext = 0;
 
   constructor(readonly options: ConnectionOptions) {
-    this.channel = `user:${options.email}`;
+    this.channel = channelOf(options.email);
   }
 
   get email() {

@@ -14,13 +14,19 @@ import { createHttpApp } from "./http";
 import { log } from "./log";
 import { MagicLinks } from "./magic-links";
 import { Metrics } from "./metrics";
+import { startMetricsListener } from "./metrics-listener";
 import { problem } from "./problem";
 import { clientAddress } from "./request";
 import { Sessions } from "./sessions";
+import { ConnectionLoops } from "./connection-loops";
+import { LocalFanout } from "./fanout";
 import { SocketProtocol } from "./socket";
+import { upgradeSocket, type UpgradeDeps } from "./upgrade";
 import { WebApp } from "./web-app";
 import { CLOSE } from "../protocol";
 
+// /metrics goes to the HTTP routes, which have none for it: a 404 problem document, as for
+// any unknown path there. Metrics are served only on METRICS_LISTEN (metrics-listener.ts).
 const HTTP_PATHS = /^\/(auth(\/|$)|healthz$|metrics$)/;
 const SHUTDOWN_LIMIT_MS = 10_000;
 /** How long a shutdown waits for clients to read what was sent to them before the 1001. */
@@ -55,17 +61,33 @@ export interface RunningServer {
 export async function startServer(config: Config): Promise<RunningServer> {
   let server: Server<Connection> | null = null;
   let draining = false;
-  const metrics: Metrics = new Metrics(() => ({ connections: sockets.registry.size, users: sockets.registry.users }));
-  const store = await createStore(config, (topic, text, subscribers) => {
-    server?.publish(topic, text);
-    metrics.messagesDelivered += subscribers;
-  });
+  const metrics: Metrics = new Metrics(() => ({
+    connections: sockets?.registry.size ?? 0,
+    users: sockets?.registry.users ?? 0,
+    redisConnected: config.redisUrl ? store.engine.healthy() : null,
+  }));
   const allowList = new AllowList(config);
+  const fanout = new LocalFanout(
+    (topic, text) => server?.publish(topic, text),
+    (count) => (metrics.messagesDelivered += count),
+  );
+  let sockets: SocketProtocol | null = null;
+  // The path of a message back from the engine: stored messages and presence frames go
+  // straight to this process's sockets; session ends to the protocol.
+  const store = await createStore(config, {
+    deliver: (channel, frame) => fanout.publish(channel, frame),
+    presence: (channel, frame, exceptConnectionId) => fanout.sendEach(channel, frame, exceptConnectionId),
+    control: (event) => sockets?.control(event),
+    forgotten: (channel, connectionId, remaining) => sockets?.forgotten(channel, connectionId, remaining),
+  });
   const sessions = new Sessions(config, store.auth, allowList, metrics);
   const links = new MagicLinks(config, store.auth, allowList, createEmailSender(config), metrics);
-  const sockets: SocketProtocol = new SocketProtocol(config, store, sessions, metrics, () => draining);
+  sockets = new SocketProtocol(config, store, sessions, metrics, fanout, () => draining);
+  const registry = sockets.registry;
+  const loops = new ConnectionLoops(registry);
+  const upgradeDeps: UpgradeDeps = { config, store, sessions, metrics, registry, isDraining: () => draining };
   allowList.onRemoved((removed) => {
-    for (const email of removed) sockets.registry.closeUser(email, CLOSE.notAllowed, "address no longer allowed");
+    for (const email of removed) registry.closeUser(email, CLOSE.notAllowed, "address no longer allowed");
   });
   const peers = new WeakMap<Request, string>();
   const http = createHttpApp({
@@ -89,7 +111,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
       const { path, search } = splitUrl(request.url);
       if (path === "/ws") {
         if (request.method !== "GET") return problem("method_not_allowed", "Open /ws with a WebSocket GET.", path, { allow: "GET" });
-        return sockets.upgrade(request, bunServer, search);
+        const refused = await upgradeSocket(upgradeDeps, request, bunServer, search);
+        if (refused) metrics.upgradeRefused(refused.status);
+        return refused;
       }
       if (HTTP_PATHS.test(path)) {
         const routed = forElysia(request, path, search);
@@ -99,6 +123,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       return web.serve(request, path);
     },
     error() {
+      metrics.unavailable("http");
       return problem("unavailable", "The server could not handle this request; try again shortly.", "/");
     },
     websocket: {
@@ -114,6 +139,15 @@ export async function startServer(config: Config): Promise<RunningServer> {
     },
   });
 
+  let metricsServer: Server<undefined> | null = null;
+  try {
+    if (config.metricsListen) metricsServer = startMetricsListener(config.metricsListen, metrics);
+  } catch (error) {
+    server.stop(true);
+    await store.close();
+    throw error;
+  }
+
   let shuttingDown: Promise<void> | null = null;
   async function shutdown(): Promise<void> {
     shuttingDown ??= (async () => {
@@ -128,11 +162,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
       ]);
       if (!drained) log.warn(`shutting down: the store left messages unsettled after ${Date.now() - started} ms; closing anyway`);
       const left = Math.max(0, SHUTDOWN_LIMIT_MS - 500 - (Date.now() - started));
-      if (!(await sockets.closeAll(Math.min(SOCKET_FLUSH_LIMIT_MS, left))))
+      if (!(await loops.closeAll(Math.min(SOCKET_FLUSH_LIMIT_MS, left))))
         log.warn("shutting down: some connections did not take their last data in time; closing them anyway");
       await server!.stop(false);
       clearTimeout(forced);
       await store.close();
+      metricsServer?.stop(true);
       log.info("stopped");
     })();
     return shuttingDown;

@@ -1,30 +1,21 @@
 /**
  * One contract suite for the engine seam (src/engine/engine.ts, auth-store.ts), run
  * against every implementation: the embedded engine on a temporary SQLite file and the
- * Redis engine on a real redis-server. The sockets are the test's own LocalSocket
- * objects; the Bun pub/sub under them is replaced by a topic map, since these tests run
- * in-process without a server.
+ * Redis engine on a real redis-server. The test plays the server's part: its members are
+ * plain data, and what the engine hands back through EngineEvents is recorded per member
+ * (a member hears a channel's deliveries from the moment its join's `onJoined` ran).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createStore, EngineUnavailable, type AppendResult, type LocalSocket, type Store } from "../../src/engine";
+import { createStore, EngineUnavailable, type AppendResult, type ControlEvent, type Member, type Store } from "../../src/engine";
 import type { ChatMessage, ReplayData } from "../../src/protocol";
-import { loadConfig } from "../../src/server/config";
 import { startRedis, type RedisServer } from "../helpers/redis";
 import { tempDir } from "../helpers/server";
 
-class TestSocket implements LocalSocket {
+class TestMember implements Member {
   readonly connectedAt = Date.now();
   displayName: string | null = null;
   received: string[] = [];
-  constructor(readonly connectionId: string, readonly channel: string, private topics: Map<string, Set<TestSocket>>) {}
-  subscribe(topic: string) {
-    if (!this.topics.has(topic)) this.topics.set(topic, new Set());
-    this.topics.get(topic)!.add(this);
-  }
-  send(text: string) {
-    this.received.push(text);
-  }
-  checkBackpressure() {}
+  constructor(readonly connectionId: string, readonly channel: string) {}
   messages(): ChatMessage[] {
     return this.received.map((text) => JSON.parse(text)).filter((f) => f.type === "message").map((f) => f.data);
   }
@@ -43,21 +34,28 @@ const engines = process.env.ROOMZ_TEST_ENGINE === "redis" ? ["redis"] : ["embedd
 describe.each(engines)("%s engine", (kind) => {
   let store: Store;
   let redis: RedisServer | undefined;
-  const topics = new Map<string, Set<TestSocket>>();
+  const listening = new Map<string, Set<TestMember>>();
   const events: string[] = [];
+  const controls: ControlEvent[] = [];
   let channelNo = 0;
   const freshChannel = () => `user:contract${++channelNo}-${Date.now()}@example.com`;
 
   beforeAll(async () => {
-    const env: Record<string, string> = { ROOMZ_DATA_DIR: tempDir(), JWT_SECRET_KEY: "k".repeat(40) };
-    if (kind === "redis") {
-      redis = await startRedis();
-      env.REDIS_URL = redis.url;
-    }
-    store = await createStore(loadConfig(env), (topic, text) => {
-      events.push(`publish ${JSON.parse(text).data.seq}`);
-      for (const socket of topics.get(topic) ?? []) socket.send(text);
-    });
+    if (kind === "redis") redis = await startRedis();
+    store = await createStore(
+      { dataDir: tempDir(), redisUrl: redis?.url ?? null },
+      {
+        deliver(channel, frame) {
+          events.push(`publish ${JSON.parse(frame).data.seq}`);
+          for (const member of listening.get(channel) ?? []) member.received.push(frame);
+        },
+        presence(channel, frame, exceptConnectionId) {
+          for (const member of listening.get(channel) ?? []) if (member.connectionId !== exceptConnectionId) member.received.push(frame);
+        },
+        control: (event) => controls.push(event),
+        forgotten: () => {},
+      },
+    );
     await until(() => store.engine.healthy());
   });
 
@@ -80,14 +78,21 @@ describe.each(engines)("%s engine", (kind) => {
   }
 
   async function join(channel: string, since: number | null, epoch: string | null = null) {
-    const socket = new TestSocket(crypto.randomUUID(), channel, topics);
+    const socket = new TestMember(crypto.randomUUID(), channel);
     let replay: ReplayData | null = null;
     let joinedEpoch = "";
     await store.engine.join(socket, { since, epoch }, (joined) => {
+      if (!listening.has(channel)) listening.set(channel, new Set());
+      listening.get(channel)!.add(socket);
       replay = joined.replay;
       joinedEpoch = joined.epoch;
     });
     return { socket, replay: replay as ReplayData | null, epoch: joinedEpoch };
+  }
+
+  async function leave(socket: TestMember) {
+    listening.get(socket.channel)?.delete(socket);
+    return store.engine.leave(socket);
   }
 
   test("seq starts at 1 and is gapless per channel, whatever the interleaving", async () => {
@@ -106,7 +111,7 @@ describe.each(engines)("%s engine", (kind) => {
     await until(() => socket.messages().length === 3);
     expect(socket.messages().map((m) => m.seq)).toEqual([1, 2, 3]);
     for (const seq of [1, 2, 3]) expect(events.indexOf(`stored ${seq}`)).toBeLessThan(events.indexOf(`publish ${seq}`));
-    await store.engine.leave(socket);
+    await leave(socket);
   });
 
   test("one client_msg_id stores one message, even racing, and its repeat is not delivered", async () => {
@@ -119,7 +124,7 @@ describe.each(engines)("%s engine", (kind) => {
     expect(again).toEqual({ message: racing[0].message, duplicate: true });
     await Bun.sleep(200);
     expect(socket.messages().map((m) => m.content)).toEqual([racing[0].message.content]);
-    await store.engine.leave(socket);
+    await leave(socket);
   });
 
   test("history pages the newest messages below `before`, ascending", async () => {
@@ -144,7 +149,7 @@ describe.each(engines)("%s engine", (kind) => {
     const seqs = [...replay!.messages, ...socket.messages()].map((m) => m.seq);
     expect(seqs).toEqual(Array.from({ length: 23 }, (_, i) => i + 3));
     expect(replay!.complete).toBe(true);
-    await store.engine.leave(socket);
+    await leave(socket);
   });
 
   test("a replay of more than 500 is the newest 500, incomplete; a foreign epoch resets it", async () => {
@@ -158,22 +163,37 @@ describe.each(engines)("%s engine", (kind) => {
     expect(reset.replay!.messages.length).toBe(500);
     const same = await join(channel, 509, partial.epoch);
     expect(same.replay).toEqual({ messages: [expect.objectContaining({ seq: 510 })], complete: true, reset: false });
-    for (const j of [partial, reset, same]) await store.engine.leave(j.socket);
+    for (const j of [partial, reset, same]) await leave(j.socket);
   });
 
-  test("presence counts joins and leaves; control events reach every handler", async () => {
+  test("presence counts joins and leaves; presence frames skip one member; control events come back", async () => {
     const channel = freshChannel();
     const first = await join(channel, null);
     const second = await join(channel, null);
     expect(await store.engine.connectionCount(channel)).toBe(2);
-    expect(await store.engine.leave(first.socket)).toBe(1);
-    const seen: unknown[] = [];
-    store.engine.onControl((event) => seen.push(event));
+    store.engine.broadcastEvent(channel, '{"type":"user_joined"}', first.socket.connectionId);
+    expect(second.socket.received).toEqual(['{"type":"user_joined"}']);
+    expect(first.socket.received).toEqual([]);
+    expect(await leave(first.socket)).toBe(1);
+    controls.length = 0;
     await store.engine.control({ kind: "session_revoked", jti: "j-1" });
-    await until(() => seen.length === 1);
-    expect(seen[0]).toEqual({ kind: "session_revoked", jti: "j-1" });
-    await store.engine.leave(second.socket);
+    await until(() => controls.length === 1);
+    expect(controls[0]).toEqual({ kind: "session_revoked", jti: "j-1" });
+    await leave(second.socket);
     expect(await store.engine.connectionCount(channel)).toBe(0);
+  });
+
+  test("[v2] a since above the channel's last seq is a reset replay (the store went back in time)", async () => {
+    const channel = freshChannel();
+    for (let i = 1; i <= 3; i++) await append(channel, `t${i}`);
+    const atTip = await join(channel, 3);
+    expect(atTip.replay).toEqual({ messages: [], complete: true, reset: false });
+    const ahead = await join(channel, 9, atTip.epoch);
+    expect(ahead.replay!.reset).toBe(true);
+    expect(ahead.replay!.messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+    const empty = await join(freshChannel(), 1);
+    expect(empty.replay).toEqual({ messages: [], complete: true, reset: true });
+    for (const j of [atTip, ahead, empty]) await leave(j.socket);
   });
 
   test("auth store: links are used once, expired ones stay expired, limits count together", async () => {

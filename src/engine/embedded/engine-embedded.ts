@@ -1,6 +1,6 @@
 /**
- * The default engine: messages in SQLite, fan-out and presence in this process. Everything
- * runs on one thread, so a join reads its replay and subscribes in one synchronous step:
+ * The default engine: messages in SQLite, presence in this process. Everything runs on
+ * one thread, so a join reads its replay and starts its stream in one synchronous step:
  * no live message can fall between the two.
  */
 import type { Database } from "bun:sqlite";
@@ -10,12 +10,13 @@ import {
   type AppendResult,
   type ControlEvent,
   type Engine,
+  type EngineEvents,
   type JoinRequest,
   type Joined,
-  type LocalSocket,
+  type Member,
   type NewMessage,
 } from "../engine";
-import { LocalFanout, type TopicPublisher } from "../local-fanout";
+import { LocalMembers } from "../members";
 import { storeEpoch } from "./database";
 import { SqliteMessageLog } from "./message-log-sqlite";
 import { REPLAY_LIMIT, connectionsOf, replayResets } from "../replay";
@@ -28,17 +29,15 @@ interface PendingAppend {
 
 export class EmbeddedEngine implements Engine {
   private log: SqliteMessageLog;
-  private fanout: LocalFanout;
+  private members = new LocalMembers();
   private epoch: string;
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
-  private controlHandlers: Array<(event: ControlEvent) => void> = [];
   private closed = false;
 
   /** `walGrew` is told after every commit (the checkpointer's cue). */
-  constructor(db: Database, publish: TopicPublisher, private walGrew: () => void = () => {}) {
+  constructor(db: Database, private events: EngineEvents, private walGrew: () => void = () => {}) {
     this.log = new SqliteMessageLog(db);
-    this.fanout = new LocalFanout(publish);
     this.epoch = storeEpoch(db);
   }
 
@@ -69,7 +68,7 @@ export class EmbeddedEngine implements Engine {
     for (let i = 0; i < batch.length; i++) {
       const result = results[i];
       batch[i].onStored(result);
-      if (!result.duplicate) this.fanout.publish(result.message.user.id, messageFrame(result.message));
+      if (!result.duplicate) this.events.deliver(result.message.user.id, messageFrame(result.message));
     }
   }
 
@@ -77,44 +76,36 @@ export class EmbeddedEngine implements Engine {
     return this.log.history(channel, before, limit);
   }
 
-  async join(socket: LocalSocket, request: JoinRequest, onJoined: (joined: Joined) => void) {
+  async join(member: Member, request: JoinRequest, onJoined: (joined: Joined) => void) {
     let replay: Joined["replay"] = null;
     if (request.since !== null) {
-      const reset = replayResets(request, this.epoch, this.log.tip(socket.channel));
-      const page = this.log.since(socket.channel, reset ? 0 : request.since, REPLAY_LIMIT);
+      const reset = replayResets(request, this.epoch, this.log.tip(member.channel));
+      const page = this.log.since(member.channel, reset ? 0 : request.since, REPLAY_LIMIT);
       replay = { messages: page.messages, complete: page.complete, reset };
     }
-    this.fanout.add(socket);
-    onJoined({ epoch: this.epoch, connections: connectionsOf(this.fanout.sockets(socket.channel)), replay });
+    this.members.add(member);
+    onJoined({ epoch: this.epoch, connections: connectionsOf(this.members.of(member.channel)), replay });
   }
 
-  async leave(socket: LocalSocket) {
-    this.fanout.remove(socket);
-    return this.fanout.count(socket.channel);
+  async leave(member: Member) {
+    this.members.remove(member);
+    return this.members.count(member.channel);
   }
 
-  async setDisplayName(socket: LocalSocket, displayName: string | null) {
-    socket.displayName = displayName;
+  async setDisplayName(member: Member, displayName: string | null) {
+    member.displayName = displayName;
   }
 
   async connectionCount(channel: string) {
-    return this.fanout.count(channel);
+    return this.members.count(channel);
   }
 
   broadcastEvent(channel: string, frame: string, exceptConnectionId: string): void {
-    this.fanout.sendEach(channel, frame, exceptConnectionId);
+    this.events.presence(channel, frame, exceptConnectionId);
   }
 
   async control(event: ControlEvent) {
-    for (const handler of this.controlHandlers) handler(event);
-  }
-
-  onControl(handler: (event: ControlEvent) => void): void {
-    this.controlHandlers.push(handler);
-  }
-
-  onForgotten(): void {
-    // One process: its connections can't outlive it.
+    this.events.control(event);
   }
 
   healthy(): boolean {

@@ -1,7 +1,6 @@
 /** Builds the embedded store: one SQLite database for messages, sign-in and sessions. */
-import type { Config } from "../../server/config";
-import type { Store } from "../index";
-import type { TopicPublisher } from "../local-fanout";
+import type { EngineEvents } from "../engine";
+import type { Store, StoreOptions } from "../index";
 import { SqliteAuthStore } from "./auth-store-sqlite";
 import { Checkpointer } from "./checkpointer";
 import { DATABASE_FILE, claimDataDir, openDatabase } from "./database";
@@ -10,12 +9,12 @@ import { EmbeddedEngine } from "./engine-embedded";
 
 const PRUNE_EVERY_MS = 10 * 60_000;
 
-export function createEmbeddedStore(config: Config, publish: TopicPublisher): Store {
-  const ownership = claimDataDir(config.dataDir);
-  const db = openDatabase(config.dataDir);
+export function createEmbeddedStore(options: StoreOptions, events: EngineEvents): Store {
+  const ownership = claimDataDir(options.dataDir);
+  const db = openDatabase(options.dataDir);
   const auth = new SqliteAuthStore(db);
-  const checkpointer = new Checkpointer(join(config.dataDir, DATABASE_FILE));
-  const engine = new EmbeddedEngine(db, publish, () => checkpointer.nudge());
+  const checkpointer = new Checkpointer(join(options.dataDir, DATABASE_FILE));
+  const engine = new EmbeddedEngine(db, events, () => checkpointer.nudge());
   auth.prune(Date.now());
   const pruner = setInterval(() => auth.prune(Date.now()), PRUNE_EVERY_MS);
   pruner.unref();

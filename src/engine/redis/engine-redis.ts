@@ -1,20 +1,21 @@
 /**
  * The engine for several instances: messages, presence and sessions in Redis, delivery
- * through Redis pub/sub to every instance and from there through Bun's local pub/sub
- * (LocalFanout). Exactly-once ordered delivery and exact join boundaries are
- * ChannelFeeds'; presence and the death of instances are RedisPresence's.
+ * through Redis pub/sub to every instance, each of which hands its channels' messages to
+ * the server (EngineEvents.deliver). Exactly-once ordered delivery and exact join
+ * boundaries are ChannelFeeds'; presence and the death of instances are RedisPresence's.
  */
 import {
   EngineUnavailable,
   type AppendResult,
   type ControlEvent,
   type Engine,
+  type EngineEvents,
   type JoinRequest,
   type Joined,
-  type LocalSocket,
+  type Member,
   type NewMessage,
 } from "../engine";
-import { LocalFanout, type TopicPublisher } from "../local-fanout";
+import { LocalMembers } from "../members";
 import { REPLAY_LIMIT, replayResets } from "../replay";
 import { describeError, log } from "../../server/log";
 import { ChannelFeeds } from "./channel-feeds";
@@ -29,37 +30,32 @@ const LEAVE_WAIT_ON_CLOSE_MS = 1_000;
 export class RedisEngine implements Engine {
   readonly link: RedisLink;
   private log: RedisMessageLog;
-  private fanout: LocalFanout;
+  private members = new LocalMembers();
   private feeds: ChannelFeeds;
   private presence: RedisPresence;
   private epoch: string | null = null;
   private upSince = 0;
   private registered = false;
-  /** Channels with sockets in `fanout`. */
-  private localChannels = new Set<string>();
-  /** Sockets between join() and their presence entry being written. */
-  private unregistered = new Map<string, LocalSocket>();
-  private joining = new Map<string, { socket: LocalSocket; done: Promise<unknown> }>();
+  /** Members between join() and their presence entry being written. */
+  private unregistered = new Map<string, Member>();
+  private joining = new Map<string, { member: Member; done: Promise<unknown> }>();
   private leaving = new Set<Promise<unknown>>();
   private appending = 0;
   private appendsSettled: Array<() => void> = [];
-  private controlHandlers: Array<(event: ControlEvent) => void> = [];
-  private forgottenHandlers: Array<(channel: string, connectionId: string, remaining: number) => void> = [];
   private heartbeat: Timer;
   private draining = false;
   private closed = false;
 
-  constructor(url: string, publish: TopicPublisher, readonly instance = crypto.randomUUID()) {
+  constructor(url: string, private events: EngineEvents, readonly instance = crypto.randomUUID()) {
     this.link = new RedisLink(url, Object.values(scripts), (message, channel) => this.received(message, channel), () => this.connected(), () => {});
     this.log = new RedisMessageLog(this.link);
-    this.fanout = new LocalFanout(publish);
     this.presence = new RedisPresence(this.link, instance);
     this.feeds = new ChannelFeeds(this.log, {
       subscribe: (channel) => this.link.subscribe(pubsub.feed(channel)),
       unsubscribe: (channel) => this.link.unsubscribe(pubsub.feed(channel)),
-      deliver: (channel, json) => this.fanout.publish(channel, `{"type":"message","data":${json}}`),
-      hasLocalSockets: (channel) => this.fanout.hasChannel(channel),
-      rewound: (channel) => this.tellLocally({ kind: "channel_rewound", channel }),
+      deliver: (channel, json) => this.events.deliver(channel, `{"type":"message","data":${json}}`),
+      hasLocalSockets: (channel) => this.members.has(channel),
+      rewound: (channel) => this.events.control({ kind: "channel_rewound", channel }),
     });
     this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.heartbeat.unref();
@@ -75,7 +71,7 @@ export class RedisEngine implements Engine {
     const { readded, epoch } = await this.presence.heartbeat(crypto.randomUUID());
     this.noteEpoch(epoch);
     if (this.registered && readded) log.warn("redis: this instance had been declared dead; registering its connections again");
-    if (this.registered) this.forget(await this.presence.reconcile(() => this.localSockets()));
+    if (this.registered) this.forget(await this.presence.reconcile(() => this.localMembers()));
     this.registered = true;
     this.upSince = Date.now();
     this.feeds.resyncAll();
@@ -86,7 +82,7 @@ export class RedisEngine implements Engine {
     try {
       const { readded, epoch } = await this.presence.heartbeat(crypto.randomUUID());
       this.noteEpoch(epoch);
-      if (readded) this.forget(await this.presence.reconcile(() => this.localSockets()));
+      if (readded) this.forget(await this.presence.reconcile(() => this.localMembers()));
       // Right after an outage every heartbeat may have lapsed: let the others renew theirs first.
       if (Date.now() - this.upSince >= ALIVE_TTL_MS) this.forget(await this.presence.reapDead());
     } catch (error) {
@@ -99,20 +95,19 @@ export class RedisEngine implements Engine {
       log.warn("redis: the dataset's epoch changed (Redis was flushed or replaced); channels start again from seq 1");
       this.feeds.reset();
       // Their clients hold seqs of the old dataset: they resume, and the new epoch resets them.
-      for (const channel of this.localChannels) this.tellLocally({ kind: "channel_rewound", channel });
+      for (const channel of this.members.channelNames()) this.events.control({ kind: "channel_rewound", channel });
     }
     this.epoch = epoch;
   }
 
   private forget(forgotten: Forgotten[]) {
-    for (const { channel, connectionId, remaining } of forgotten)
-      for (const handler of this.forgottenHandlers) handler(channel, connectionId, remaining);
+    for (const { channel, connectionId, remaining } of forgotten) this.events.forgotten(channel, connectionId, remaining);
   }
 
-  private localSockets(): LocalSocket[] {
-    const sockets = [...this.joining.values()].map((j) => j.socket);
-    for (const channel of this.localChannels) sockets.push(...this.fanout.sockets(channel));
-    return sockets;
+  private localMembers(): Member[] {
+    const members = [...this.joining.values()].map((j) => j.member);
+    for (const channel of this.members.channelNames()) members.push(...this.members.of(channel));
+    return members;
   }
 
   private received(message: string, channel: string) {
@@ -125,7 +120,7 @@ export class RedisEngine implements Engine {
     } else if (message[0] === "e") {
       const second = message.indexOf(" ", space + 1);
       if (message.slice(1, space) === this.instance) return; // sent here already
-      this.fanout.sendEach(userChannel, message.slice(second + 1), message.slice(space + 1, second));
+      this.events.presence(userChannel, message.slice(second + 1), message.slice(space + 1, second));
     }
   }
 
@@ -133,14 +128,10 @@ export class RedisEngine implements Engine {
     try {
       const { origin, event } = JSON.parse(message) as { origin: string; event: ControlEvent };
       if (origin === this.instance) return;
-      this.tellLocally(event);
+      this.events.control(event);
     } catch (error) {
       log.warn(`redis: bad control event: ${describeError(error)}`);
     }
-  }
-
-  private tellLocally(event: ControlEvent) {
-    for (const handler of this.controlHandlers) handler(event);
   }
 
   append(message: NewMessage, onStored: (result: AppendResult | EngineUnavailable) => void): void {
@@ -172,22 +163,21 @@ export class RedisEngine implements Engine {
     return this.log.history(channel, before, limit);
   }
 
-  async join(socket: LocalSocket, request: JoinRequest, onJoined: (joined: Joined) => void) {
+  async join(member: Member, request: JoinRequest, onJoined: (joined: Joined) => void) {
     if (!this.healthy()) throw new EngineUnavailable();
-    this.unregistered.set(socket.connectionId, socket);
-    const done = this.feeds.exclusive(socket.channel, async (delivered) => {
-      const [connections, replay] = await Promise.all([this.presence.join(socket), this.replay(socket.channel, request, delivered)]);
-      // Synchronously from here: the socket hears everything after `delivered`, live.
-      this.fanout.add(socket);
-      this.localChannels.add(socket.channel);
+    this.unregistered.set(member.connectionId, member);
+    const done = this.feeds.exclusive(member.channel, async (delivered) => {
+      const [connections, replay] = await Promise.all([this.presence.join(member), this.replay(member.channel, request, delivered)]);
+      // Synchronously from here: the member hears everything after `delivered`, live.
+      this.members.add(member);
       onJoined({ epoch: this.epoch!, connections, replay });
     });
-    this.joining.set(socket.connectionId, { socket, done });
+    this.joining.set(member.connectionId, { member, done });
     try {
       await done;
     } finally {
-      this.joining.delete(socket.connectionId);
-      this.unregistered.delete(socket.connectionId);
+      this.joining.delete(member.connectionId);
+      this.unregistered.delete(member.connectionId);
     }
   }
 
@@ -201,8 +191,8 @@ export class RedisEngine implements Engine {
     return { messages: page.messages, complete: page.complete, reset };
   }
 
-  async leave(socket: LocalSocket) {
-    const leaving = this.leaveNow(socket);
+  async leave(member: Member) {
+    const leaving = this.leaveNow(member);
     this.leaving.add(leaving);
     try {
       return await leaving;
@@ -211,46 +201,35 @@ export class RedisEngine implements Engine {
     }
   }
 
-  private async leaveNow(socket: LocalSocket) {
-    await this.joining.get(socket.connectionId)?.done.catch(() => {});
-    this.fanout.remove(socket);
-    const lastHere = !this.fanout.hasChannel(socket.channel);
-    if (lastHere) {
-      this.localChannels.delete(socket.channel);
-      this.feeds.release(socket.channel);
-    }
+  private async leaveNow(member: Member) {
+    await this.joining.get(member.connectionId)?.done.catch(() => {});
+    this.members.remove(member);
+    const lastHere = !this.members.has(member.channel);
+    if (lastHere) this.feeds.release(member.channel);
     if (this.closed) return 0;
-    return this.presence.leave(socket, lastHere);
+    return this.presence.leave(member, lastHere);
   }
 
-  async setDisplayName(socket: LocalSocket, displayName: string | null) {
-    await this.presence.rename(socket, displayName);
-    socket.displayName = displayName;
+  async setDisplayName(member: Member, displayName: string | null) {
+    await this.presence.rename(member, displayName);
+    member.displayName = displayName;
   }
 
-  /** Redis's entries plus this instance's sockets whose entry may not be written yet. */
+  /** Redis's entries plus this instance's members whose entry may not be written yet. */
   async connectionCount(channel: string) {
     const ids = new Set(await this.presence.connectionIds(channel));
-    for (const socket of this.unregistered.values()) if (socket.channel === channel) ids.add(socket.connectionId);
+    for (const member of this.unregistered.values()) if (member.channel === channel) ids.add(member.connectionId);
     return ids.size;
   }
 
   broadcastEvent(channel: string, frame: string, exceptConnectionId: string): void {
-    this.fanout.sendEach(channel, frame, exceptConnectionId);
+    this.events.presence(channel, frame, exceptConnectionId);
     this.link.run("PUBLISH", [pubsub.feed(channel), `e${this.instance} ${exceptConnectionId} ${frame}`]).catch(() => {});
   }
 
   async control(event: ControlEvent) {
-    this.tellLocally(event);
+    this.events.control(event);
     await this.link.run("PUBLISH", [pubsub.control, JSON.stringify({ origin: this.instance, event })]);
-  }
-
-  onControl(handler: (event: ControlEvent) => void): void {
-    this.controlHandlers.push(handler);
-  }
-
-  onForgotten(handler: (channel: string, connectionId: string, remaining: number) => void): void {
-    this.forgottenHandlers.push(handler);
   }
 
   healthy(): boolean {

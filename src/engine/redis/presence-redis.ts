@@ -5,7 +5,7 @@
  * and reports them, so the protocol can announce `user_left`.
  */
 import type { ConnectionInfo } from "../../protocol";
-import type { LocalSocket } from "../engine";
+import type { Member } from "../engine";
 import { log } from "../../server/log";
 import { keys } from "./keys";
 import type { RedisLink } from "./redis-link";
@@ -31,27 +31,27 @@ interface Entry {
 export class RedisPresence {
   constructor(private link: RedisLink, readonly instance: string) {}
 
-  /** Adds the socket; returns every connection of its channel, by connected_at. */
-  async join(socket: LocalSocket): Promise<ConnectionInfo[]> {
-    const flat = await this.link.script<string[]>(JOIN, [keys.presence(socket.channel), keys.instanceChannels(this.instance)], [
-      socket.connectionId,
-      this.entry(socket, socket.displayName),
-      socket.channel,
+  /** Adds the member; returns every connection of its channel, by connected_at. */
+  async join(member: Member): Promise<ConnectionInfo[]> {
+    const flat = await this.link.script<string[]>(JOIN, [keys.presence(member.channel), keys.instanceChannels(this.instance)], [
+      member.connectionId,
+      this.entry(member, member.displayName),
+      member.channel,
     ]);
     return connectionsFrom(flat);
   }
 
-  /** Removes the socket; `lastHere` when no other socket of its channel is on this instance. */
-  async leave(socket: LocalSocket, lastHere: boolean): Promise<number> {
-    return this.link.script<number>(LEAVE, [keys.presence(socket.channel), keys.instanceChannels(this.instance)], [
-      socket.connectionId,
-      socket.channel,
+  /** Removes the member; `lastHere` when no other member of its channel is on this instance. */
+  async leave(member: Member, lastHere: boolean): Promise<number> {
+    return this.link.script<number>(LEAVE, [keys.presence(member.channel), keys.instanceChannels(this.instance)], [
+      member.connectionId,
+      member.channel,
       lastHere ? "1" : "0",
     ]);
   }
 
-  async rename(socket: LocalSocket, displayName: string | null): Promise<void> {
-    await this.link.script(RENAME, [keys.presence(socket.channel)], [socket.connectionId, this.entry(socket, displayName)]);
+  async rename(member: Member, displayName: string | null): Promise<void> {
+    await this.link.script(RENAME, [keys.presence(member.channel)], [member.connectionId, this.entry(member, displayName)]);
   }
 
   async connectionIds(channel: string): Promise<string[]> {
@@ -69,14 +69,14 @@ export class RedisPresence {
   }
 
   /**
-   * Makes Redis agree with this instance's sockets after an outage: its old entries go
-   * (those whose sockets closed meanwhile are returned as forgotten), the live ones return.
+   * Makes Redis agree with this instance's members after an outage: its old entries go
+   * (those whose members closed meanwhile are returned as forgotten), the live ones return.
    */
-  async reconcile(localSockets: () => LocalSocket[]): Promise<Forgotten[]> {
+  async reconcile(localSockets: () => Member[]): Promise<Forgotten[]> {
     const removed = await this.removeInstance(this.instance);
-    const sockets = localSockets();
-    await Promise.all(sockets.map((socket) => this.join(socket)));
-    const here = new Set(sockets.map((s) => s.connectionId));
+    const members = localSockets();
+    await Promise.all(members.map((member) => this.join(member)));
+    const here = new Set(members.map((s) => s.connectionId));
     return removed.filter((f) => !here.has(f.connectionId));
   }
 
@@ -116,8 +116,8 @@ export class RedisPresence {
     return forgotten;
   }
 
-  private entry(socket: LocalSocket, displayName: string | null): string {
-    const entry: Entry = { i: this.instance, n: displayName, t: socket.connectedAt };
+  private entry(member: Member, displayName: string | null): string {
+    const entry: Entry = { i: this.instance, n: displayName, t: member.connectedAt };
     return JSON.stringify(entry);
   }
 }

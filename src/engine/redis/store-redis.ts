@@ -3,14 +3,13 @@
  * every instance. Starts even when Redis is unreachable: /healthz answers 503 until the
  * link comes up, and the link keeps trying.
  */
-import type { Config } from "../../server/config";
+import type { EngineEvents } from "../engine";
 import type { Store } from "../index";
-import type { TopicPublisher } from "../local-fanout";
 import { RedisAuthStore } from "./auth-store-redis";
 import { RedisEngine } from "./engine-redis";
 
-export async function createRedisStore(config: Config, publish: TopicPublisher): Promise<Store> {
-  const engine = new RedisEngine(config.redisUrl!, publish);
+export async function createRedisStore(url: string, events: EngineEvents): Promise<Store> {
+  const engine = new RedisEngine(url, events);
   await engine.start();
   const auth = new RedisAuthStore(engine.link);
   return {

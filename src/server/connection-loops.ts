@@ -1,0 +1,61 @@
+/**
+ * The loops over this instance's connections: a WebSocket ping to each every 25 s (one
+ * silent for 60 s is cut), sessions ending within a second of their `exp`, and the
+ * closing of them all at shutdown.
+ */
+import { CLOSE } from "../protocol";
+import type { ConnectionRegistry } from "./connection-registry";
+
+const PING_EVERY_MS = 25_000;
+const SILENT_LIMIT_MS = 60_000;
+const EXPIRY_SWEEP_MS = 1_000;
+/** After the 1001s: time for clients to answer, so their sockets end cleanly, not reset. */
+const CLOSE_LINGER_MS = 100;
+
+export class ConnectionLoops {
+  private keepalive: Timer;
+  private expirySweep: Timer;
+
+  constructor(private registry: ConnectionRegistry) {
+    this.keepalive = setInterval(() => this.pingAll(), PING_EVERY_MS);
+    this.keepalive.unref();
+    // One sweep over the open sessions, not a timer per connection.
+    this.expirySweep = setInterval(() => registry.closeExpired(Date.now(), CLOSE.sessionEnded, "session expired"), EXPIRY_SWEEP_MS);
+    this.expirySweep.unref();
+  }
+
+  private pingAll() {
+    const now = Date.now();
+    for (const connection of this.registry.all()) {
+      if (now - connection.lastHeard > SILENT_LIMIT_MS) connection.ws.terminate();
+      else connection.ws.ping();
+    }
+  }
+
+  /**
+   * Closes every connection with 1001 (after the engine has drained). Bun reports a socket
+   * closed the moment `close()` is called, even with data still queued behind the close
+   * frame, and that data dies with the process: so each socket is closed once its own
+   * queue is empty (the rest after `limitMs`), and then the clients get a moment to
+   * answer. Resolves false when some queue did not empty in time.
+   */
+  async closeAll(limitMs: number): Promise<boolean> {
+    clearInterval(this.keepalive);
+    clearInterval(this.expirySweep);
+    const deadline = Date.now() + limitMs;
+    const hadConnections = this.registry.size > 0;
+    let left = [...this.registry.all()];
+    for (;;) {
+      left = left.filter((connection) => {
+        if (connection.ws.getBufferedAmount() > 0) return true;
+        connection.close(CLOSE.goingAway, "server restarting");
+        return false;
+      });
+      if (left.length === 0 || Date.now() >= deadline) break;
+      await Bun.sleep(10);
+    }
+    for (const connection of left) connection.close(CLOSE.goingAway, "server restarting");
+    if (hadConnections) await Bun.sleep(Math.min(CLOSE_LINGER_MS, Math.max(0, deadline - Date.now())));
+    return left.length === 0;
+  }
+}

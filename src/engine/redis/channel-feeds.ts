@@ -15,6 +15,9 @@
  * on different connections. So a message from the feed waits until every append this
  * instance had started on the channel when it arrived has been answered (and acked);
  * appends are answered in order on one connection, so two counters say when.
+ *
+ * Over 250 lines on purpose: one algorithm whose invariants (`delivered`, the barriers,
+ * the exclusive joins) every method relies on; split, they could not be read together.
  */
 import { log } from "../../server/log";
 import type { RedisMessageLog } from "./message-log-redis";

@@ -3,6 +3,9 @@
  * through Redis pub/sub to every instance, each of which hands its channels' messages to
  * the server (EngineEvents.deliver). Exactly-once ordered delivery and exact join
  * boundaries are ChannelFeeds'; presence and the death of instances are RedisPresence's.
+ *
+ * Over 250 lines: it implements each method of the Engine interface, most in a few lines;
+ * the algorithms live in the files above.
  */
 import {
   EngineUnavailable,

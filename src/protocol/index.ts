@@ -2,3 +2,4 @@ export * from "./frames";
 export * from "./problems";
 export * from "./email";
 export * from "./channels";
+export * from "./text";

@@ -2,7 +2,17 @@
  * Validation of every client frame, once, at entry (PROTOCOL.md section 2). What comes out
  * is typed and in range; what doesn't gets the contract's error code.
  */
-import type { FrameErrorCode } from "../protocol";
+import {
+  DISPLAY_NAME_MAX,
+  HISTORY_DEFAULT_LIMIT,
+  HISTORY_MAX_LIMIT,
+  ID_MAX,
+  codePoints,
+  hasControlCharacters,
+  isBlank,
+  trimWhiteSpace,
+  type FrameErrorCode,
+} from "../protocol";
 
 export type ClientRequest =
   | { type: "message"; ref?: string; content: string; clientMsgId: string | null }
@@ -23,33 +33,12 @@ const TYPES = new Set(["message", "set_display_name", "history", "ping"]);
 export interface FrameLimits {
   maxMessageLength: number;
 }
-
-const WHITE_SPACE_ONLY = /^\p{White_Space}*$/u;
-const EDGE_WHITE_SPACE = /^\p{White_Space}+|\p{White_Space}+$/gu;
-const CONTROL = /[\p{Cc}\p{Cf}]/u;
-const DISPLAY_NAME_MAX = 50;
-const HISTORY_DEFAULT_LIMIT = 50;
-const HISTORY_MAX_LIMIT = 200;
-
-/** Length in Unicode code points. */
-export function codePoints(text: string): number {
-  let surrogates = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit >= 0xdc00 && unit <= 0xdfff && i > 0) {
-      const previous = text.charCodeAt(i - 1);
-      if (previous >= 0xd800 && previous <= 0xdbff) surrogates++;
-    }
-  }
-  return text.length - surrogates;
-}
-
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function isIdString(value: unknown): value is string {
-  return typeof value === "string" && value.length > 0 && codePoints(value) <= 64;
+  return typeof value === "string" && value.length > 0 && codePoints(value) <= ID_MAX;
 }
 
 export function parseClientFrame(text: string, limits: FrameLimits): ClientRequest | FrameError {
@@ -78,7 +67,7 @@ export function parseClientFrame(text: string, limits: FrameLimits): ClientReque
       const id = d.client_msg_id;
       if (id !== undefined && id !== null && !(isIdString(id) && id.isWellFormed()))
         return fail("invalid_data", "`client_msg_id` must be a string of 1 to 64 characters.");
-      if (WHITE_SPACE_ONLY.test(d.content)) return fail("empty_message", "The message is empty.");
+      if (isBlank(d.content)) return fail("empty_message", "The message is empty.");
       if (codePoints(d.content) > limits.maxMessageLength)
         return fail("message_too_long", `Messages are at most ${limits.maxMessageLength} characters; this one was not sent.`);
       return { type: "message", ref, content: d.content, clientMsgId: (id as string | undefined) ?? null };
@@ -86,10 +75,10 @@ export function parseClientFrame(text: string, limits: FrameLimits): ClientReque
     case "set_display_name": {
       const raw = d.display_name;
       if (raw !== null && typeof raw !== "string") return fail("invalid_data", "`display_name` must be a string or null.");
-      const name = raw === null ? "" : raw.replace(EDGE_WHITE_SPACE, "");
+      const name = raw === null ? "" : trimWhiteSpace(raw);
       if (name === "") return { type: "set_display_name", ref, displayName: null };
       if (codePoints(name) > DISPLAY_NAME_MAX) return fail("invalid_data", `Display names are at most ${DISPLAY_NAME_MAX} characters.`);
-      if (CONTROL.test(name)) return fail("invalid_data", "Display names can't contain control characters.");
+      if (hasControlCharacters(name)) return fail("invalid_data", "Display names can't contain control characters.");
       if (!name.isWellFormed()) return fail("invalid_data", "The display name contains broken Unicode (a lone surrogate).");
       return { type: "set_display_name", ref, displayName: name };
     }

@@ -2,20 +2,25 @@
 import { expect, test } from "bun:test";
 import type { ChatMessage } from "../../src/protocol";
 import { connectionLabel, waitText } from "../../web/src/lib/format";
-import { codePointLength, hasContent, linkify, safeHref } from "../../web/src/lib/text";
+import { codePoints, isBlank } from "../../src/protocol";
+import { linkify, safeHref } from "../../web/src/lib/text";
 import { mergeBySeq } from "../../web/src/store/messages";
 import { landingMessage } from "../../web/src/store/session";
 
-test("lengths count code points, as the server does", () => {
-  expect(codePointLength("😀")).toBe(1);
+test("lengths count code points (the one rule of src/protocol the server and the UI share)", () => {
+  expect(codePoints("😀")).toBe(1);
   expect("😀".length).toBe(2);
-  expect(codePointLength("e\u0301")).toBe(2); // no normalisation
-  expect(codePointLength("👩‍👩‍👧")).toBe(5);
+  expect(codePoints("e\u0301")).toBe(2); // no normalisation
+  expect(codePoints("👩‍👩‍👧")).toBe(5);
+  expect(codePoints("\ud800x")).toBe(2); // a lone surrogate is one
 });
 
-test("white space alone is not content", () => {
-  expect(hasContent(" \n\t\u00a0\u2003")).toBe(false);
-  expect(hasContent(" a ")).toBe(true);
+test("only Unicode White_Space is blank", () => {
+  expect(isBlank(" \n\t\u00a0\u2003\u0085")).toBe(true);
+  expect(isBlank(" a ")).toBe(false);
+  // U+180E and U+FEFF are not White_Space: the server takes them as content, so the UI must too
+  expect(isBlank("\u180e")).toBe(false);
+  expect(isBlank("\ufeff")).toBe(false);
 });
 
 test("only http and https become links, without trailing punctuation", () => {

@@ -16,7 +16,7 @@ export function App() {
         <Unreachable onRetry={() => void actions.load()} />
       </Match>
       <Match when={state.phase === "chat"}>
-        <Chat chat={state.chat} actions={actions} />
+        <Chat chat={state.chat} actions={actions} maxMessageLength={state.limits.max_message_length} />
       </Match>
     </Switch>
   );

@@ -1,20 +1,5 @@
 /** Text helpers shared by the composer and the message view. */
 
-/** Largest message the server accepts, in Unicode code points (PROTOCOL.md: MAX_MESSAGE_LENGTH). */
-export const MAX_MESSAGE_LENGTH = 4000;
-
-/** Counts code points, not UTF-16 units, as the server does: "😀" is one. */
-export function codePointLength(text: string): number {
-  let count = 0;
-  for (const _ of text) count++;
-  return count;
-}
-
-/** True when the text has something besides white space (the server refuses it otherwise). */
-export function hasContent(text: string): boolean {
-  return /[^\s\u0085\u180e]/u.test(text);
-}
-
 export type Segment = { kind: "text"; text: string } | { kind: "link"; text: string; href: string };
 
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/giu;

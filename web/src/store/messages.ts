@@ -7,8 +7,8 @@ import type { ChatMessage } from "../../../src/protocol";
 import { errorInfo, type ChatClient } from "./client-port";
 import type { AppState } from "./state";
 import { connectionLabel } from "../lib/format";
-import { MAX_MESSAGE_LENGTH } from "../lib/text";
 import { LATEST } from "./presence";
+import { randomId } from "../../../src/client/ids";
 
 export const PAGE_SIZE = 50;
 
@@ -29,10 +29,10 @@ function dedupe(sorted: ChatMessage[]): ChatMessage[] {
 }
 
 /** A sentence for a refused send, by the frame error code. */
-export function sendErrorText(code: string, message: string): string {
+export function sendErrorText(code: string, message: string, maxLength: number): string {
   switch (code) {
     case "message_too_long":
-      return `Too long: at most ${MAX_MESSAGE_LENGTH} characters.`;
+      return `Too long: at most ${maxLength} characters.`;
     case "empty_message":
       return "An empty message can't be sent.";
     case "rate_limited":
@@ -42,16 +42,6 @@ export function sendErrorText(code: string, message: string): string {
     default:
       return message || "Not sent.";
   }
-}
-
-export function newClientMsgId(): string {
-  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
-  // randomUUID needs a secure context; plain-http deployments still have getRandomValues.
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 export function createMessageActions(state: AppState, setState: SetStoreFunction<AppState>, client: ChatClient) {
@@ -119,14 +109,14 @@ export function createMessageActions(state: AppState, setState: SetStoreFunction
         const info = errorInfo(error);
         setState("chat", "outgoing", (o) => o.clientMsgId === clientMsgId, {
           status: "failed",
-          error: sendErrorText(info.code, info.message),
+          error: sendErrorText(info.code, info.message, state.limits.max_message_length),
         });
       },
     );
   }
 
   function send(content: string) {
-    const clientMsgId = newClientMsgId();
+    const clientMsgId = randomId();
     setState("chat", "outgoing", (list) => [
       ...list,
       { clientMsgId, content, status: "sending" as const, error: null, createdAt: new Date().toISOString() },

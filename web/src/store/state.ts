@@ -1,5 +1,5 @@
 /** The shape of the UI's state, held in one Solid store (see store/index.ts). */
-import type { ChatMessage, ConnectionInfo } from "../../../src/protocol";
+import { DEFAULT_MAX_MESSAGE_LENGTH, type ChatMessage, type ConnectionInfo, type ServerLimits } from "../../../src/protocol";
 import type { ConnectionStatus } from "./client-port";
 
 export type Phase = "loading" | "unreachable" | "signed-out" | "chat";
@@ -57,6 +57,8 @@ export interface ChatState {
 
 export interface AppState {
   phase: Phase;
+  /** The server's limits, learned at start (defaults until then). */
+  limits: ServerLimits;
   signIn: SignInState;
   chat: ChatState;
 }
@@ -83,6 +85,7 @@ export function initialChat(): ChatState {
 export function initialState(): AppState {
   return {
     phase: "loading",
+    limits: { max_message_length: DEFAULT_MAX_MESSAGE_LENGTH, max_frame_bytes: 65536, message_rate_limit: 50 },
     signIn: { status: "idle", email: "", error: null, retryAt: null, notice: null },
     chat: initialChat(),
   };

@@ -28,7 +28,7 @@ function createWide() {
   return wide;
 }
 
-export function Chat(props: { chat: ChatState; actions: ChatActions }) {
+export function Chat(props: { chat: ChatState; actions: ChatActions; maxMessageLength: number }) {
   const a = props.actions;
   const wide = createWide();
   return (
@@ -74,7 +74,7 @@ export function Chat(props: { chat: ChatState; actions: ChatActions }) {
           onRetry={a.retry}
           onDiscard={a.discard}
         />
-        <Composer onSend={a.send} />
+        <Composer onSend={a.send} maxLength={props.maxMessageLength} />
       </main>
       <details class="side" open={wide()}>
         <summary>Devices ({props.chat.devices.length})</summary>

@@ -1,16 +1,17 @@
 /** The message box: Enter sends, Shift+Enter starts a new line; a counter near the limit. */
 import { Show, createSignal } from "solid-js";
-import { MAX_MESSAGE_LENGTH, codePointLength, hasContent } from "../lib/text";
+import { codePoints, isBlank } from "../../../src/protocol/text";
 
 /** The counter appears once this few code points are left. */
 const COUNTER_FROM = 500;
 
-export function Composer(props: { onSend(content: string): void }) {
+/** `maxLength`: the server's props.maxLength, in code points. */
+export function Composer(props: { onSend(content: string): void; maxLength: number }) {
   let box!: HTMLTextAreaElement;
   const [text, setText] = createSignal("");
-  const length = () => codePointLength(text());
-  const over = () => length() > MAX_MESSAGE_LENGTH;
-  const canSend = () => hasContent(text()) && !over();
+  const length = () => codePoints(text());
+  const over = () => length() > props.maxLength;
+  const canSend = () => !isBlank(text()) && !over();
 
   function send() {
     if (!canSend()) return;
@@ -52,9 +53,9 @@ export function Composer(props: { onSend(content: string): void }) {
         Enter sends; Shift+Enter starts a new line.
       </span>
       <div class="composer-side">
-        <Show when={length() > MAX_MESSAGE_LENGTH - COUNTER_FROM}>
+        <Show when={length() > props.maxLength - COUNTER_FROM}>
           <span id="composer-counter" class="counter" classList={{ over: over() }} aria-live="polite" data-testid="counter">
-            {over() ? `${length() - MAX_MESSAGE_LENGTH} over the limit` : `${MAX_MESSAGE_LENGTH - length()} left`}
+            {over() ? `${length() - props.maxLength} over the limit` : `${props.maxLength - length()} left`}
           </span>
         </Show>
         <button type="submit" class="primary" disabled={!canSend()}>

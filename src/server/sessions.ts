@@ -4,6 +4,7 @@
  * the allow-list. Bearer wins over the cookie, with no fallback; query strings never count.
  */
 import type { AuthStore } from "../engine";
+import { channelOf } from "../protocol";
 import type { AllowList } from "./allow-list";
 import type { Config } from "./config";
 import { signJwt, verifyJwt, type SessionClaims } from "./jwt";
@@ -46,7 +47,7 @@ export class Sessions {
   async issue(email: string): Promise<{ token: string; claims: SessionClaims }> {
     const now = Math.floor(Date.now() / 1000);
     const claims: SessionClaims = {
-      sub: `user:${email}`,
+      sub: channelOf(email),
       email,
       iat: now,
       exp: now + this.config.jwtExpiryDays * 86400,

@@ -4,7 +4,7 @@
  * no delivery) before that transaction commits.
  */
 import type { Database } from "bun:sqlite";
-import type { ChatMessage } from "../../protocol";
+import { emailOf, type ChatMessage } from "../../protocol";
 import type { NewMessage } from "../engine";
 
 interface MessageRow {
@@ -25,7 +25,7 @@ export function rowToMessage(row: MessageRow): ChatMessage {
     id: row.id,
     seq: row.seq,
     client_msg_id: row.client_msg_id,
-    user: { id: row.channel, email: row.channel.slice("user:".length), display_name: row.display_name },
+    user: { id: row.channel, email: emailOf(row.channel), display_name: row.display_name },
     connection_id: row.connection_id,
     content: row.content,
     timestamp: new Date(row.created_at).toISOString(),

@@ -52,7 +52,7 @@ function fdCount(pid: number): number {
 }
 
 async function metric(server: TestServer, name: string): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const text = await (await fetch(server.metricsUrl)).text();
   const line = text.split("\n").find((l) => l.startsWith(`${name} `));
   return line ? Number(line.split(/\s+/).pop()) : NaN;
 }
@@ -153,7 +153,7 @@ async function httpChurn(server: TestServer, emails: string[], until: number) {
       await ws.request("ping", {});
       await fetch(`${server.url}/auth/logout`, { method: "POST", headers: { authorization: `Bearer ${jwt}` } });
       await Promise.race([ws.closed, Bun.sleep(3000)]);
-      await fetch(`${server.url}/metrics`);
+      await fetch(server.metricsUrl);
       await fetch(`${server.url}/auth/request-magic-link`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"email":"stranger@example.org"}' });
     } catch (error) {
       stats.errors++;

@@ -7,6 +7,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync,
 import { isIPv4, isIPv6 } from "node:net";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
+import { parseListenAddress, type ListenAddress } from "./listen-address";
 import { normaliseEmail } from "../protocol/email";
 
 export class ConfigError extends Error {}
@@ -36,6 +37,8 @@ export interface Config {
   sendBufferBytes: number;
   dataDir: string;
   redisUrl: string | null;
+  /** METRICS_LISTEN: where the metrics listener listens; null: no metrics are served. */
+  metricsListen: ListenAddress | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -196,6 +199,15 @@ function jwtSecret(env: Env, dataDir: string): string {
   return key;
 }
 
+/** A `host:port` to listen on, or null when the variable is unset or empty. */
+function listenAddress(env: Env, name: string): ListenAddress | null {
+  const raw = env[name]?.trim();
+  if (!raw) return null;
+  const address = parseListenAddress(raw);
+  if (typeof address === "string") fail(name, address);
+  return address;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, "PORT", 8000, 0, 65535);
   const host = parseHost(env.HOST);
@@ -239,6 +251,7 @@ export function loadConfig(env: Env = process.env): Config {
     sendBufferBytes: integer(env, "SEND_BUFFER_BYTES", 1048576, 65536, 1024 * 1024 * 1024),
     dataDir,
     redisUrl,
+    metricsListen: listenAddress(env, "METRICS_LISTEN"),
   };
   if (allowedEmailsFile) readAllowedEmailsFile(allowedEmailsFile);
   ensureDataDir(dataDir);

@@ -68,6 +68,7 @@ export function createHttpApp(deps: HttpDeps) {
       const path = pathOf(request);
       if (code === "NOT_FOUND") return problem("not_found", `Nothing is at ${path}.`, path);
       log.error(`request ${request.method} ${path} failed: ${describeError(error)}`);
+      metrics.unavailable("http");
       return problem("unavailable", "The server could not handle this request; try again shortly.", path);
     })
     .post(
@@ -174,7 +175,5 @@ export function createHttpApp(deps: HttpDeps) {
       if (!store.engine.healthy()) return problem("unavailable", "The message store is unreachable.", pathOf(request));
       return json({ status: "ok" });
     })
-    .all("/healthz", methodNotAllowed("GET"))
-    .get("/metrics", () => new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }))
-    .all("/metrics", methodNotAllowed("GET"));
+    .all("/healthz", methodNotAllowed("GET"));
 }

@@ -52,7 +52,10 @@ export class MagicLinks {
       HOUR_MS,
       now,
     );
-    if (!decision.allowed) return { kind: "rate_limited", retryAfterSeconds: decision.retryAfterSeconds };
+    if (!decision.allowed) {
+      this.metrics.rateLimited("magic_link");
+      return { kind: "rate_limited", retryAfterSeconds: decision.retryAfterSeconds };
+    }
 
     this.metrics.magicLinks.requested++;
     const allowed = this.allowList.has(email);

@@ -33,7 +33,6 @@ const KNOWN: Record<string, string[]> = {
   "/auth/logout": ["POST"],
   "/auth/logout-all": ["POST"],
   "/healthz": ["GET"],
-  "/metrics": ["GET"],
 };
 
 /** Percent-encodes every byte (lone surrogates become U+FFFD, as any client would send them). */
@@ -46,7 +45,7 @@ function generateRequest(rng: Rng, base: string, port: number) {
   const paths = [
     ...Object.keys(KNOWN),
     "/", "/chat", "/auth", "/auth/", "/auth/nope", "/auth/verify/extra", "/assets/missing.js", "/favicon.ico", "/ws",
-    "/%2e%2e/%2e%2e/etc/passwd", "/auth/%ff%fe%00", "/metrics/", "/healthz?probe=1", "//auth//me", "/auth/ME",
+    "/%2e%2e/%2e%2e/etc/passwd", "/auth/%ff%fe%00", "/metrics", "/metrics/", "/healthz?probe=1", "//auth//me", "/auth/ME",
     `/auth/verify?token=${pct(rng.oddString(60))}`, `/auth/verify?token=${"A".repeat(rng.pick([10, 43, 200, 5000]))}`,
     `/${pct(rng.oddString(40))}`, `/auth/${"x".repeat(rng.pick([100, 4000]))}`,
   ];

@@ -23,6 +23,8 @@ export interface StartOptions {
   args?: string[];
   /** Wait for /healthz before resolving (default true). */
   waitReady?: boolean;
+  /** Serve /metrics on a second free port, METRICS_LISTEN (default true); read it at `metricsUrl`. */
+  metrics?: boolean;
 }
 
 export class TestServer {
@@ -41,6 +43,11 @@ export class TestServer {
   }
   get wsUrl() {
     return `ws://127.0.0.1:${this.port}/ws`;
+  }
+  /** The metrics listener's /metrics (METRICS_LISTEN); metrics are never on the public address. */
+  get metricsUrl() {
+    if (!this.env.METRICS_LISTEN) throw new Error("this test server has no METRICS_LISTEN");
+    return `http://${this.env.METRICS_LISTEN}/metrics`;
   }
 
   async start(waitReady = true) {
@@ -128,10 +135,13 @@ export async function freePort(): Promise<number> {
 
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const port = options.port ?? (await freePort());
+  let metricsPort = 0;
+  while (options.metrics !== false && (metricsPort === 0 || metricsPort === port)) metricsPort = await freePort();
+  const metricsEnv = metricsPort ? { METRICS_LISTEN: `127.0.0.1:${metricsPort}` } : {};
   const server = new TestServer(
     port,
     options.dataDir ?? tempDir(),
-    { ALLOWED_EMAILS: DEFAULT_ALLOWED, ...options.env },
+    { ALLOWED_EMAILS: DEFAULT_ALLOWED, ...metricsEnv, ...options.env },
     options.args ?? ["serve"],
   );
   await server.start(options.waitReady ?? true);

@@ -1,6 +1,6 @@
 /**
  * Shared checks for the HTTP contract tests (PROTOCOL.md sections 1 and 3): problem
- * documents, posting JSON, minting JWTs with a known key, reading /metrics, and the
+ * documents, posting JSON, minting JWTs with a known key, reading the metrics, and the
  * end-of-file scan that no token or JWT was printed anywhere but the console sender's
  * magic-link line.
  */
@@ -99,9 +99,9 @@ export function consoleTokens(server: TestServer, email: string, from = 0): stri
   return [...server.output.slice(from).matchAll(re)].map((m) => m[1]);
 }
 
-/** Parses the Prometheus text into `name{labels}` → value. */
+/** Parses the Prometheus text of the server's metrics listener into `name{labels}` → value. */
 export async function metrics(server: TestServer): Promise<Map<string, number>> {
-  const res = await fetch(`${server.url}/metrics`);
+  const res = await fetch(server.metricsUrl);
   expect(res.status).toBe(200);
   const text = await res.text();
   const values = new Map<string, number>();

@@ -71,9 +71,9 @@ export function expectProblem(response: RawResponse, status: number, code: strin
   return body;
 }
 
-/** Reads one sample of a Prometheus metric from /metrics. */
+/** Reads one sample of a Prometheus metric from the server's metrics listener. */
 export async function metric(server: TestServer, name: string): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const text = await (await fetch(server.metricsUrl)).text();
   const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
   if (!line) throw new Error(`no ${name} in /metrics:\n${text}`);
   return Number(line.split(/\s+/).pop());

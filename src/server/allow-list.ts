@@ -3,7 +3,7 @@
  * on SIGHUP; listeners hear which addresses were removed so their sockets close (4003).
  */
 import { readAllowedEmailsFile, type Config } from "./config";
-import { log } from "./log";
+import { log } from "../log";
 
 export class AllowList {
   private emails = new Set<string>();

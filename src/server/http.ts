@@ -12,7 +12,7 @@ import { json, problem } from "./problem";
 import { BodyTooLarge, originAllowed, readBody } from "./request";
 import type { Sessions } from "./sessions";
 import { VERIFY_PAGE_HEADERS, confirmPage, unusableLinkPage } from "./verify-page";
-import { describeError, log } from "./log";
+import { describeError, log } from "../log";
 
 export interface HttpDeps {
   config: Config;

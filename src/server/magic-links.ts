@@ -8,7 +8,7 @@ import type { AuthStore } from "../engine";
 import type { AllowList } from "./allow-list";
 import type { Config } from "./config";
 import type { EmailSender } from "./email";
-import { describeError, log } from "./log";
+import { describeError, log } from "../log";
 import type { Metrics } from "./metrics";
 import { normaliseEmail } from "../protocol/email";
 

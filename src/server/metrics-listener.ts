@@ -6,7 +6,7 @@
 import type { Server } from "bun";
 import { ConfigError } from "./config";
 import { formatListenAddress, type ListenAddress } from "./listen-address";
-import { describeError, log } from "./log";
+import { describeError, log } from "../log";
 import type { Metrics } from "./metrics";
 import { problem } from "./problem";
 

@@ -11,7 +11,7 @@ import type { Config } from "./config";
 import type { Connection } from "./connection";
 import { createEmailSender } from "./email";
 import { createHttpApp } from "./http";
-import { log } from "./log";
+import { log } from "../log";
 import { MagicLinks } from "./magic-links";
 import { Metrics } from "./metrics";
 import { startMetricsListener } from "./metrics-listener";

@@ -13,7 +13,7 @@ import { ConnectionRegistry } from "./connection-registry";
 import type { LocalFanout } from "./fanout";
 import { parseClientFrame, type ClientRequest, type FrameError } from "./frames-in";
 import { ackFrame, authenticatedFrame, displayNameChangedFrame, errorFrame, replayFrame, userJoinedFrame, userLeftFrame } from "./frames-out";
-import { describeError, log } from "./log";
+import { describeError, log } from "../log";
 import type { Metrics } from "./metrics";
 import type { Sessions } from "./sessions";
 

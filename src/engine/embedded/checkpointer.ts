@@ -6,7 +6,7 @@
  *
  * The worker's code is a string so the single executable needs no extra entry point.
  */
-import { log } from "../../server/log";
+import { log } from "../../log";
 
 const WORKER_SOURCE = `
 import { Database } from "bun:sqlite";

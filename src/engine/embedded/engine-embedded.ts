@@ -20,7 +20,7 @@ import { LocalMembers } from "../members";
 import { storeEpoch } from "./database";
 import { SqliteMessageLog } from "./message-log-sqlite";
 import { REPLAY_LIMIT, connectionsOf, replayResets } from "../replay";
-import { describeError, log } from "../../server/log";
+import { describeError, log } from "../../log";
 
 interface PendingAppend {
   message: NewMessage;

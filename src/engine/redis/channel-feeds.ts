@@ -19,7 +19,7 @@
  * Over 250 lines on purpose: one algorithm whose invariants (`delivered`, the barriers,
  * the exclusive joins) every method relies on; split, they could not be read together.
  */
-import { log } from "../../server/log";
+import { log } from "../../log";
 import type { RedisMessageLog } from "./message-log-redis";
 
 /** A channel without local sockets keeps its subscription this long, for quick rejoins. */

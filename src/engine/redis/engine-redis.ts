@@ -20,7 +20,7 @@ import {
 } from "../engine";
 import { LocalMembers } from "../members";
 import { REPLAY_LIMIT, replayResets } from "../replay";
-import { describeError, log } from "../../server/log";
+import { describeError, log } from "../../log";
 import { ChannelFeeds } from "./channel-feeds";
 import { pubsub } from "./keys";
 import { RedisMessageLog } from "./message-log-redis";

@@ -6,7 +6,7 @@
  */
 import type { ConnectionInfo } from "../../protocol";
 import type { Member } from "../engine";
-import { log } from "../../server/log";
+import { log } from "../../log";
 import { keys } from "./keys";
 import type { RedisLink } from "./redis-link";
 import { HEARTBEAT, JOIN, LEAVE, REAP_CHANNEL, RENAME } from "./scripts";

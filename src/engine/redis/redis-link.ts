@@ -10,7 +10,7 @@
  */
 import { RedisClient } from "bun";
 import { EngineUnavailable } from "../engine";
-import { describeError, log } from "../../server/log";
+import { describeError, log } from "../../log";
 
 const CONNECT_TIMEOUT_MS = 2_000;
 const RETRY_MIN_MS = 100;

@@ -1,5 +1,6 @@
 /**
- * The server's log: one line per event on stderr, never a token, secret or stack trace.
+ * The log of every part (server, engines, commands): one line per event on stderr, never
+ * a token, secret or stack trace.
  * Standard output is kept for the console sender's magic-link lines.
  */
 function line(level: string, message: string): void {

@@ -89,7 +89,8 @@ async function serve(args: string[]): Promise<number> {
     process.stderr.write(`roomz serve: unexpected argument "${args[0]}"; it takes none: ${hint}.\nRun \`roomz serve --help\` for the settings.\n`);
     return 2;
   }
-  const { loadConfig, ConfigError } = await import("./server/config");
+  const { loadConfig } = await import("./server/config");
+  const { ConfigError } = await import("./server/config-error");
   const { startServer } = await import("./server/server");
   const { DatabaseUnusable } = await import("./engine/embedded/database");
   let running;

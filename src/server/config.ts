@@ -3,14 +3,14 @@
  * once, here, before anything listens; a bad one is a ConfigError naming the variable
  * and the fix, which main turns into one line on stderr and exit status 2.
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
-import { join, resolve } from "node:path";
-import { randomBytes } from "node:crypto";
+import { resolve } from "node:path";
+import { fail } from "./config-error";
+import { ensureDataDir, jwtSecret } from "./data-dir";
 import { parseListenAddress, type ListenAddress } from "./listen-address";
 import { normaliseEmail } from "../protocol/email";
 
-export class ConfigError extends Error {}
 
 export interface Config {
   port: number;
@@ -43,9 +43,6 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
-function fail(name: string, fix: string): never {
-  throw new ConfigError(`${name}: ${fix}`);
-}
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name]?.trim();
@@ -142,63 +139,6 @@ export function readAllowedEmailsFile(path: string): string[] {
   return parseEmailList(text, `ALLOWED_EMAILS_FILE (${path})`);
 }
 
-/**
- * Makes the data directory private (PROTOCOL.md section 3, v2): created 0700; when it
- * already existed, group and others lose every permission on it and on everything in it
- * (an earlier run's 0755 and 0644 become 0700 and 0600). Files made later are 0600
- * through the umask that `roomz serve` sets before anything is created (src/main.ts).
- */
-function ensureDataDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    makePrivate(dir);
-    const probe = join(dir, ".write-check");
-    writeFileSync(probe, "");
-    unlinkSync(probe);
-  } catch (error) {
-    if (error instanceof ConfigError) throw error;
-    fail("ROOMZ_DATA_DIR", `cannot write to ${dir} (${(error as NodeJS.ErrnoException).code ?? "error"}); point it at a writable directory.`);
-  }
-}
-
-/**
- * Directories at most 0700 and files at most 0600, from `path` down: group and others
- * lose every permission, files their execute bit; the owner keeps what it had (a
- * directory made read-only on purpose stays so). Symbolic links are left alone.
- */
-function makePrivate(path: string): void {
-  const stat = lstatSync(path);
-  if (stat.isSymbolicLink()) return;
-  const allowed = stat.isDirectory() ? 0o700 : 0o600;
-  if ((stat.mode & 0o777 & ~allowed) !== 0) {
-    try {
-      chmodSync(path, stat.mode & allowed);
-    } catch (error) {
-      fail("ROOMZ_DATA_DIR", `cannot make ${path} private (${(error as NodeJS.ErrnoException).code ?? "error"}); run roomz as the owner of the data directory, or chown it to that user.`);
-    }
-  }
-  if (stat.isDirectory()) for (const name of readdirSync(path)) makePrivate(join(path, name));
-}
-
-/** The key from JWT_SECRET_KEY, or the one generated once into the data directory. */
-function jwtSecret(env: Env, dataDir: string): string {
-  const given = env.JWT_SECRET_KEY;
-  if (given !== undefined && given !== "") {
-    if (given.length < 32) fail("JWT_SECRET_KEY", "is shorter than 32 characters; use a longer random key, or unset it to have one generated.");
-    return given;
-  }
-  const keyFile = join(dataDir, "jwt-secret.key");
-  if (existsSync(keyFile)) {
-    const stored = readFileSync(keyFile, "utf8").trim();
-    if (stored.length >= 32) return stored;
-    fail("JWT_SECRET_KEY", `the generated key in ${keyFile} is damaged; delete the file (all sessions end) or set JWT_SECRET_KEY.`);
-  }
-  const key = randomBytes(48).toString("base64url");
-  writeFileSync(keyFile, key + "\n", { mode: 0o600 });
-  chmodSync(keyFile, 0o600);
-  return key;
-}
-
 /** A `host:port` to listen on, or null when the variable is unset or empty. */
 function listenAddress(env: Env, name: string): ListenAddress | null {
   const raw = env[name]?.trim();
@@ -255,6 +195,6 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (allowedEmailsFile) readAllowedEmailsFile(allowedEmailsFile);
   ensureDataDir(dataDir);
-  config.jwtSecret = jwtSecret(env, dataDir);
+  config.jwtSecret = jwtSecret(env.JWT_SECRET_KEY, dataDir);
   return config;
 }

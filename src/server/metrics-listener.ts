@@ -4,7 +4,7 @@
  * address. Everything else on it is a 404 problem document (a wrong method on /metrics, 405).
  */
 import type { Server } from "bun";
-import { ConfigError } from "./config";
+import { ConfigError } from "./config-error";
 import { formatListenAddress, type ListenAddress } from "./listen-address";
 import { describeError, log } from "../log";
 import type { Metrics } from "./metrics";

@@ -5,6 +5,7 @@
  */
 import { Elysia } from "elysia";
 import type { Store } from "../engine";
+import type { ServerLimits } from "../protocol";
 import type { Config } from "./config";
 import type { MagicLinks } from "./magic-links";
 import type { Metrics } from "./metrics";
@@ -47,6 +48,11 @@ function parseJson(text: string): unknown {
 
 export function createHttpApp(deps: HttpDeps) {
   const { config, sessions, links, store, metrics } = deps;
+  const limits: ServerLimits = {
+    max_message_length: config.maxMessageLength,
+    max_frame_bytes: config.maxFrameBytes,
+    message_rate_limit: config.messageRateLimit,
+  };
 
   /** Shared guard of every POST: the Origin rule, then the bounded body. */
   async function postBody(request: Request): Promise<string | Response> {
@@ -175,5 +181,9 @@ export function createHttpApp(deps: HttpDeps) {
       if (!store.engine.healthy()) return problem("unavailable", "The message store is unreachable.", pathOf(request));
       return json({ status: "ok" });
     })
-    .all("/healthz", methodNotAllowed("GET"));
+    .all("/healthz", methodNotAllowed("GET"))
+    // The limits this server was configured with, so clients check what the server will
+    // (docs/protocol.md); not secret, so no session is needed.
+    .get("/api/limits", () => json(limits))
+    .all("/api/limits", methodNotAllowed("GET"));
 }

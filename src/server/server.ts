@@ -26,8 +26,9 @@ import { WebApp } from "./web-app";
 import { CLOSE } from "../protocol";
 
 // /metrics goes to the HTTP routes, which have none for it: a 404 problem document, as for
-// any unknown path there. Metrics are served only on METRICS_LISTEN (metrics-listener.ts).
-const HTTP_PATHS = /^\/(auth(\/|$)|healthz$|metrics$)/;
+// any unknown path there (and under /api and /files, which never answer with the web
+// app). Metrics are served only on METRICS_LISTEN (metrics-listener.ts).
+const HTTP_PATHS = /^\/(auth(\/|$)|api(\/|$)|files(\/|$)|healthz$|metrics$)/;
 const SHUTDOWN_LIMIT_MS = 10_000;
 /** How long a shutdown waits for clients to read what was sent to them before the 1001. */
 const SOCKET_FLUSH_LIMIT_MS = 3_000;

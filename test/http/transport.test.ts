@@ -193,7 +193,8 @@ describe("bodies over 16 KiB, methods, unknown paths, operations, the web app", 
     });
   }
 
-  for (const path of ["/auth", "/auth/", "/auth/nope", "/auth/verify/extra", "/auth/me/x", "/auth/../auth/nothing"]) {
+  // [v2] /api and /files are the server's too: never the web app
+  for (const path of ["/auth", "/auth/", "/auth/nope", "/auth/verify/extra", "/auth/me/x", "/auth/../auth/nothing", "/api", "/api/nope", "/files/abc", "/files"]) {
     test(`404 not_found problem for ${path}`, async () => {
       for (const method of ["GET", "POST"]) {
         const res = await fetch(`${server.url}${path}`, { method, body: method === "POST" ? "{}" : undefined });
@@ -206,6 +207,15 @@ describe("bodies over 16 KiB, methods, unknown paths, operations, the web app", 
   test("404 not_found problem for missing static assets", async () => {
     for (const path of ["/assets/nope.js", "/assets/missing.css", "/nope.png", "/favicon-missing.svg"])
       await expectProblem(await fetch(`${server.url}${path}`), 404, "not_found", path);
+  });
+
+  test("GET /api/limits: the limits this server was configured with; other methods 405", async () => {
+    const res = await fetch(`${server.url}/api/limits`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ max_message_length: 4000, max_frame_bytes: 65536, message_rate_limit: 50 });
+    const post = await fetch(`${server.url}/api/limits`, { method: "POST", body: "{}" });
+    expect(post.status).toBe(405);
+    expect(post.headers.get("allow")).toBe("GET");
   });
 
   test("GET /healthz: 200 {status: ok}", async () => {

@@ -4,22 +4,22 @@
  * every message of the channel exactly once, in `seq` order, across drops, restarts and
  * resets; every `send` delivered once, even when it had to be sent again.
  *
- * Runs in browsers, Bun and Node 22+: only globalThis.WebSocket and globalThis.fetch
- * (both injectable), no DOM- or runtime-specific APIs.
+ * Needs only a WebSocket class and fetch (globalThis's by default, both injectable), no
+ * DOM- or runtime-specific APIs: browsers, Bun, and Node with the ws package's WebSocket.
  */
-import type { AuthenticatedData, ChatMessage, ConnectionInfo, HistoryAck, MessageAck, ReplayData, ServerFrame } from "../protocol/frames";
-import { Backoff } from "./backoff";
-import { Emitter } from "./emitter";
-import { clientError, RoomzError } from "./errors";
-import { HttpApi } from "./http-api";
-import { randomId } from "./ids";
-import { closeReason, Link, LinkClosed } from "./link";
-import { Outbox } from "./outbox";
-import * as presence from "./presence";
-import { Sequencer } from "./sequencer";
-import { headSeq, withGapFilled } from "./sync";
-import type { ConnectionState, MeResult, RoomzClientOptions, RoomzEvents, VerifyResult } from "./types";
-import { normalizeServer, wsUrl } from "./urls";
+import type { AuthenticatedData, ChatMessage, ConnectionInfo, HistoryAck, MessageAck, ReplayData, ServerFrame } from "../protocol/frames.js";
+import { Backoff } from "./backoff.js";
+import { Emitter } from "./emitter.js";
+import { clientError, RoomzError } from "./errors.js";
+import { HttpApi } from "./http-api.js";
+import { randomId } from "./ids.js";
+import { closeReason, Link, LinkClosed } from "./link.js";
+import { Outbox } from "./outbox.js";
+import * as presence from "./presence.js";
+import { Sequencer } from "./sequencer.js";
+import { headSeq, withGapFilled } from "./sync.js";
+import type { ConnectionState, MeResult, RoomzClientOptions, RoomzEvents, VerifyResult, WebSocketConstructor } from "./types.js";
+import { normalizeServer, wsUrl } from "./urls.js";
 
 /** A connection that stayed synced this long starts the next backoff from the beginning. */
 const HEALTHY_MS = 5000;
@@ -33,7 +33,7 @@ export class RoomzClient {
   private readonly server: string;
   private session: string | null;
   private readonly http: HttpApi;
-  private readonly WebSocketImpl: typeof WebSocket;
+  private readonly WebSocketImpl: WebSocketConstructor | undefined;
   private readonly emitter = new Emitter<RoomzEvents>();
   private readonly sequencer = new Sequencer((message) => this.emitter.emit("message", message));
   private readonly outbox = new Outbox();
@@ -54,9 +54,9 @@ export class RoomzClient {
   constructor(private readonly options: RoomzClientOptions) {
     this.server = normalizeServer(options.server);
     this.session = options.session ?? null;
-    const fetchImpl = options.fetch ?? ((...args: Parameters<typeof fetch>) => globalThis.fetch(...args));
-    this.http = new HttpApi(this.server, fetchImpl as typeof fetch, () => this.session);
-    this.WebSocketImpl = options.WebSocket ?? globalThis.WebSocket;
+    this.http = new HttpApi(this.server, options.fetch ?? ((url, init) => globalThis.fetch(url, init)), () => this.session);
+    // Looked up once, here; a runtime without one learns so from connect(), as a RoomzError.
+    this.WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     this.backoff = new Backoff(options.reconnect?.baseMs, options.reconnect?.maxMs);
   }
 
@@ -158,10 +158,12 @@ export class RoomzClient {
 
   private open(): void {
     clearTimeout(this.retryTimer);
+    const WebSocketImpl = this.WebSocketImpl;
+    if (!WebSocketImpl) return this.halt("no WebSocket", clientError("no_websocket"));
     const resume: Resume | undefined = this._epoch !== null ? { since: this.sequencer.lastSeq, epoch: this._epoch } : undefined;
     this.sequencer.hold();
     try {
-      const link: Link = new Link(this.WebSocketImpl, wsUrl(this.server, resume), this.session, {
+      const link: Link = new Link(WebSocketImpl, wsUrl(this.server, resume), this.session, {
         onOpen: () => {},
         onFrame: (frame) => link === this.link && this.onFrame(link, frame, resume),
         onClose: (code, reason, opened) => link === this.link && this.onClose(code, reason, opened),

@@ -1,9 +1,11 @@
 /**
  * The library's entry for scripts and bots: a RoomzClient whose session is loaded from
  * and saved to the session cache file, so a machine signed in once stays signed in.
+ * Node-only (node:fs): exported by the "roomz/client/node" entry, never by the core.
  */
-import { RoomzClient } from "./client";
-import type { RoomzClientOptions } from "./types";
+import { RoomzClient } from "./client.js";
+import { SessionCache } from "./session-cache.js";
+import type { RoomzClientOptions } from "./types.js";
 
 export interface CreateClientOptions extends RoomzClientOptions {
   /** Path of the cache (default ~/.roomz/session.json); false keeps the session in memory only. */
@@ -11,9 +13,7 @@ export interface CreateClientOptions extends RoomzClientOptions {
 }
 
 export async function createClient(options: CreateClientOptions): Promise<RoomzClient> {
-  const inBrowser = typeof (globalThis as { document?: unknown }).document !== "undefined";
-  if (options.sessionCacheFile === false || inBrowser) return new RoomzClient(options);
-  const { SessionCache } = await import("./session-cache");
+  if (options.sessionCacheFile === false) return new RoomzClient(options);
   const cache = new SessionCache(options.sessionCacheFile);
   return new RoomzClient({
     ...options,

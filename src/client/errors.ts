@@ -3,14 +3,16 @@
  * `error` frames and the client's own failures all become a RoomzError with a stable
  * `code` and a `message` a person can act on.
  */
-import type { FrameErrorCode, ProblemCode } from "../protocol/problems";
+import type { FrameErrorCode, ProblemCode } from "../protocol/problems.js";
+import type { FetchResponse } from "./types.js";
 
 /** Failures that only the client can observe. */
 export type ClientErrorCode =
   | "unreachable" // the server could not be reached at all
   | "session_ended" // close 4001: logout, logout-all or expiry
   | "closed" // close() or logout() was called while the request waited
-  | "bad_response"; // the server answered something outside the contract
+  | "bad_response" // the server answered something outside the contract
+  | "no_websocket"; // this runtime has no WebSocket and none was passed in
 
 export type RoomzErrorCode = ProblemCode | FrameErrorCode | ClientErrorCode;
 
@@ -36,10 +38,11 @@ const FALLBACK: Partial<Record<RoomzErrorCode, string>> = {
   session_ended: "Your session has ended. Sign in again.",
   closed: "The client was closed before the server answered.",
   unreachable: "The server could not be reached.",
+  no_websocket: "This runtime has no WebSocket; pass one as the `WebSocket` option (e.g. the ws package on Node 20).",
 };
 
 /** Builds a RoomzError from a non-2xx HTTP response (a problem document, or anything else). */
-export async function errorFromResponse(res: Response): Promise<RoomzError> {
+export async function errorFromResponse(res: FetchResponse): Promise<RoomzError> {
   let body: { code?: unknown; detail?: unknown; title?: unknown } = {};
   try {
     body = (await res.json()) as typeof body;

@@ -2,14 +2,14 @@
  * The HTTP half of the contract (PROTOCOL.md section 1): sign-in and session requests.
  * Non-2xx answers become RoomzError; a fetch that throws becomes `unreachable`.
  */
-import { errorFromResponse, RoomzError, unreachable } from "./errors";
-import type { MeResult, VerifyResult } from "./types";
-import { httpUrl } from "./urls";
+import { errorFromResponse, RoomzError, unreachable } from "./errors.js";
+import type { FetchLike, FetchResponse, MeResult, VerifyResult } from "./types.js";
+import { httpUrl } from "./urls.js";
 
 export class HttpApi {
   constructor(
     private server: string,
-    private fetchImpl: typeof fetch,
+    private fetchImpl: FetchLike,
     private session: () => string | null,
   ) {}
 
@@ -40,7 +40,7 @@ export class HttpApi {
     const session = this.session();
     if (authorize && session) headers.authorization = `Bearer ${session}`;
     if (body !== undefined) headers["content-type"] = "application/json";
-    let res: Response;
+    let res: FetchResponse;
     try {
       res = await this.fetchImpl(httpUrl(this.server, path), {
         method,

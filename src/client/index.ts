@@ -1,10 +1,9 @@
 /**
- * The Roomz client library. Everything here runs in browsers, Bun and Node 22+;
- * createClient reaches the file-based session cache only through a dynamic import, so
- * a browser bundle never loads node:fs.
+ * The Roomz client library's core, "roomz/client": nothing here touches a file or a
+ * runtime-specific API, so browsers, Bun and Node share it (Node 20 passes the ws
+ * package's WebSocket). The file-based session cache is in "roomz/client/node" (node.ts).
  */
-export { RoomzClient } from "./client";
-export { RoomzError, type RoomzErrorCode, type ClientErrorCode } from "./errors";
-export { createClient, type CreateClientOptions } from "./create-client";
-export type * from "./types";
-export type * from "../protocol/frames";
+export { RoomzClient } from "./client.js";
+export { RoomzError, type RoomzErrorCode, type ClientErrorCode } from "./errors.js";
+export type * from "./types.js";
+export type * from "../protocol/frames.js";

@@ -3,8 +3,9 @@
  * runs the application ping that notices half-open sockets. A Link never reconnects; the
  * client opens a new one. Once closed or killed it reports exactly once and goes silent.
  */
-import type { ServerFrame } from "../protocol/frames";
-import { errorFromFrame } from "./errors";
+import type { ServerFrame } from "../protocol/frames.js";
+import { errorFromFrame } from "./errors.js";
+import type { WebSocketConstructor, WebSocketLike } from "./types.js";
 
 /** Rejection of requests whose link went away before the reply; the client re-sends them. */
 export class LinkClosed extends Error {}
@@ -25,27 +26,27 @@ let refCounter = 0;
 const isBrowser = typeof (globalThis as { document?: unknown }).document !== "undefined";
 
 export class Link {
-  private socket: WebSocket;
+  private socket: WebSocketLike;
   private pending = new Map<string, Pending>();
   private opened = false;
   private done = false;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
-    WebSocketImpl: typeof WebSocket,
+    WebSocketImpl: WebSocketConstructor,
     url: string,
     session: string | null,
     private events: LinkEvents,
   ) {
-    // Bun and Node (undici) accept headers in a second argument; browsers send the cookie.
+    // Bun, Node (undici) and ws accept headers in a second argument; browsers send the cookie.
     const init = session && !isBrowser ? { headers: { authorization: `Bearer ${session}` } } : undefined;
-    this.socket = init ? new (WebSocketImpl as unknown as new (u: string, i: object) => WebSocket)(url, init) : new WebSocketImpl(url);
+    this.socket = init ? new WebSocketImpl(url, init) : new WebSocketImpl(url);
     this.socket.onopen = () => {
       this.opened = true;
       this.events.onOpen();
     };
-    this.socket.onmessage = (event) => this.receive(event.data);
-    this.socket.onclose = (event) => this.finish(event.code, event.reason);
+    this.socket.onmessage = (event: { data: unknown }) => this.receive(event.data);
+    this.socket.onclose = (event: { code: number; reason: string }) => this.finish(event.code, event.reason);
     this.socket.onerror = () => {}; // a close event always follows
   }
 

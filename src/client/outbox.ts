@@ -4,8 +4,8 @@
  * sent again, in order. Messages keep their `client_msg_id`, so the server de-duplicates
  * a resend whose first copy was stored.
  */
-import { RoomzError } from "./errors";
-import { LinkClosed, type Link } from "./link";
+import { RoomzError } from "./errors.js";
+import { LinkClosed, type Link } from "./link.js";
 
 interface Entry {
   type: string;

@@ -2,7 +2,7 @@
  * Keeps the user's list of open connections current from `user_joined`, `user_left` and
  * `display_name_changed`, ordered by `connected_at` like the `authenticated` frame.
  */
-import type { ConnectionInfo, DisplayNameChangedData, UserJoinedData, UserLeftData } from "../protocol/frames";
+import type { ConnectionInfo, DisplayNameChangedData, UserJoinedData, UserLeftData } from "../protocol/frames.js";
 
 export type PresenceFrame =
   | { type: "user_joined"; data: UserJoinedData }

@@ -3,7 +3,7 @@
  * is syncing (replay, gap fill) incoming messages are held; `release` merges the held
  * ones with what the sync fetched, sorts, and drops every `seq` already delivered.
  */
-import type { ChatMessage } from "../protocol/frames";
+import type { ChatMessage } from "../protocol/frames.js";
 
 export class Sequencer {
   /** The highest `seq` delivered (or the channel's head when this client started). */

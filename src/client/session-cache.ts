@@ -7,8 +7,8 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import type { SessionInfo } from "./types";
-import { normalizeServer } from "./urls";
+import type { SessionInfo } from "./types.js";
+import { normalizeServer } from "./urls.js";
 
 export function defaultSessionFile(): string {
   return join(process.env.HOME || homedir(), ".roomz", "session.json");

@@ -4,7 +4,7 @@
  * replay of the newest messages above `since`; when it is incomplete, the older ones are
  * fetched with `history` pages of 200, newest first, until the pages reach `since`.
  */
-import type { ChatMessage, HistoryAck, ReplayData } from "../protocol/frames";
+import type { ChatMessage, HistoryAck, ReplayData } from "../protocol/frames.js";
 
 export type HistoryRequest = (data: { before?: number; limit: number }) => Promise<HistoryAck>;
 

@@ -6,7 +6,7 @@ import type {
   HttpUser,
   UserJoinedData,
   UserLeftData,
-} from "../protocol/frames";
+} from "../protocol/frames.js";
 
 export type ConnectionStatus = "idle" | "connecting" | "connected" | "reconnecting" | "offline" | "stopped";
 
@@ -35,13 +35,52 @@ export interface ReconnectOptions {
   maxMs?: number;
 }
 
+/**
+ * What the client uses of a WebSocket, typed by shape rather than by the DOM's class, so
+ * the built-in WebSocket of browsers, Bun and Node 22 and the ws package's all fit, and a
+ * consumer needs neither DOM nor Node types. Outside browsers the constructor's second
+ * argument is `{ headers }` with the session (Bun, Node's undici and ws all read it).
+ */
+export interface WebSocketLike {
+  onopen: ((event: any) => void) | null;
+  onmessage: ((event: any) => void) | null;
+  onclose: ((event: any) => void) | null;
+  onerror: ((event: any) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export type WebSocketConstructor = new (url: string, options?: any) => WebSocketLike;
+
+/** What the client passes to fetch, and reads of its answer; the global fetch fits. */
+export interface FetchInit {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  credentials?: "same-origin";
+}
+
+export interface FetchResponse {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly headers: { get(name: string): string | null; has(name: string): boolean };
+  json(): Promise<unknown>;
+}
+
+export type FetchLike = (url: string, init: FetchInit) => Promise<FetchResponse>;
+
 export interface RoomzClientOptions {
   /** Base URL of the server, e.g. "https://chat.example.com"; "" in a browser means same origin. */
   server: string;
   /** Session JWT sent as `Authorization: Bearer` (non-browser). Browsers use the httpOnly cookie. */
   session?: string | null;
-  WebSocket?: typeof WebSocket;
-  fetch?: typeof fetch;
+  /**
+   * The WebSocket class to connect with; default globalThis.WebSocket (browsers, Bun,
+   * Node 22+). Node 20 has none built in: pass the ws package's (`import WebSocket from "ws"`).
+   */
+  WebSocket?: WebSocketConstructor;
+  /** The fetch to sign in with; default globalThis.fetch. */
+  fetch?: FetchLike;
   /** Called when a session is obtained (verifyToken) or dropped (logout, 401, 4001), to persist it. */
   onSession?: (session: SessionInfo | null) => void;
   reconnect?: ReconnectOptions;

@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { createClient, RoomzClient, type ConnectionState, type SessionInfo } from "../../src/client";
+import { RoomzClient, type ConnectionState, type SessionInfo } from "../../src/client";
+import { createClient } from "../../src/client/node";
 import { SessionCache } from "../../src/client/session-cache";
 import { ROOT, requestToken, signIn, tempDir, type TestServer } from "../helpers/server";
 import { FAST, freshUser, signedInClient, startTestServer, until } from "./support";
@@ -64,7 +65,7 @@ describe("sessions", () => {
     expect(new SessionCache(file).get(server.url)?.email).toBe(email);
 
     const script = `
-      import { createClient } from ${JSON.stringify(join(ROOT, "src/client/index.ts"))};
+      import { createClient } from ${JSON.stringify(join(ROOT, "src/client/node.ts"))};
       const client = await createClient({ server: process.argv[2] });
       const auth = await client.connect();
       const ack = await client.send("from a new process");

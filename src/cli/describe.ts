@@ -46,24 +46,24 @@ export function describeState(state: ConnectionState, server: string): string | 
     case "offline":
       return wait ? `Server unreachable at ${server}; retrying in ${wait}.` : null;
     case "stopped":
-      return describeStop(state.reason);
+      return describeStop(state);
     default:
       return null;
   }
 }
 
-function describeStop(reason: string | undefined): string | null {
-  switch (reason) {
-    case "signed out":
+function describeStop(state: ConnectionState): string | null {
+  switch (state.stop) {
+    case "signed_out":
       return "The server refused your session. Type /login <email> to sign in again.";
-    case "session ended":
+    case "session_ended":
       return "Your session has ended (signed out, maybe on another device, or it expired). Type /login <email> to sign in again.";
-    case "not allowed":
+    case "not_allowed":
       return "This address is no longer allowed on this server.";
     case "closed":
       return null;
     default:
-      return `Disconnected: ${reason ?? "stopped"}.`;
+      return `Disconnected: ${state.reason ?? "stopped"}.`;
   }
 }
 

@@ -2,8 +2,7 @@
  * `roomz cli`: the interactive terminal client. Cached sessions are per server; a cached
  * session the server refuses is removed, with a hint to /login.
  */
-import { RoomzClient } from "../client/client";
-import { SessionCache } from "../client/session-cache";
+import { clientWithCache } from "../client/create-client";
 import { parseArgs, UsageError } from "./args";
 import { handleLine, type CliContext } from "./commands";
 import { describeState, formatMessage } from "./describe";
@@ -25,18 +24,9 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 
   const style = makeStyle(process.stdout);
-  const cache = new SessionCache();
-  const cached = cache.get(server);
+  const { client, saved: cached } = clientWithCache({ server, onSession: (s) => (session = s?.session ?? null) });
   let session = cached?.session ?? null;
   let usedCache = Boolean(cached);
-  const client = new RoomzClient({
-    server,
-    session,
-    onSession: (s) => {
-      session = s?.session ?? null;
-      cache.set(server, s);
-    },
-  });
   const term = new Terminal(process.stdin, process.stdout, style.bold("roomz> "));
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
@@ -62,7 +52,7 @@ export async function runCli(argv: string[]): Promise<number> {
     ctx.say(style.dim(d.user.display_name ? `A connection is now called "${d.user.display_name}".` : "A connection cleared its name.")),
   );
   client.on("connection_state", (state) => {
-    if (state.status === "stopped" && state.reason === "signed out" && usedCache) {
+    if (state.status === "stopped" && state.stop === "signed_out" && usedCache) {
       usedCache = false;
       return ctx.warn("Your saved session was refused by the server, so it was removed. Type /login <email> to sign in again.");
     }

@@ -25,8 +25,8 @@ export async function runListen(argv: string[]): Promise<number> {
     });
     client.on("connection_state", (state) => {
       if (state.status === "stopped") {
-        if (state.reason === "closed") return;
-        const { code, text } = stopOutcome(parsed.server, state.reason);
+        if (state.stop === "closed") return;
+        const { code, text } = stopOutcome(parsed.server, state);
         console.error(text);
         return resolve(code);
       }

@@ -1,7 +1,7 @@
 /** Shared setup of `roomz send` and `roomz listen`: flags, the cached session, exit codes. */
-import { RoomzClient } from "../client/client";
-import { SessionCache } from "../client/session-cache";
-import type { SessionInfo } from "../client/types";
+import type { RoomzClient } from "../client/client";
+import { clientWithCache } from "../client/create-client";
+import type { ConnectionState } from "../client/types";
 import { parseArgs, UsageError, type Parsed } from "./args";
 
 export const EXIT = { done: 0, refused: 1, usage: 2, notSignedIn: 3 } as const;
@@ -25,19 +25,21 @@ export function parseOrExit(argv: string[], usage: string, allow: { json?: boole
 
 /** A client with the cached session of `server`, or null (after saying so) when there is none. */
 export function cachedClient(server: string): RoomzClient | null {
-  const cache = new SessionCache();
-  const cached: SessionInfo | null = cache.get(server);
-  if (!cached) {
-    console.error(notSignedIn(server));
-    return null;
-  }
-  return new RoomzClient({ server, session: cached.session, onSession: (s) => cache.set(server, s) });
+  const { client, saved } = clientWithCache({ server });
+  if (saved) return client;
+  console.error(notSignedIn(server));
+  return null;
 }
 
-/** The exit code and sentence for a client that stopped with `reason`. */
-export function stopOutcome(server: string, reason: string | undefined): { code: number; text: string } {
-  if (reason === "signed out" || reason === "session ended")
-    return { code: EXIT.notSignedIn, text: `The server refused the saved session, so it was removed. ${notSignedIn(server)}` };
-  if (reason === "not allowed") return { code: EXIT.refused, text: "This address is not allowed on this server." };
-  return { code: EXIT.refused, text: `Disconnected: ${reason ?? "stopped"}.` };
+/** The exit code and sentence for a client that stopped. */
+export function stopOutcome(server: string, state: ConnectionState): { code: number; text: string } {
+  switch (state.stop) {
+    case "signed_out":
+    case "session_ended":
+      return { code: EXIT.notSignedIn, text: `The server refused the saved session, so it was removed. ${notSignedIn(server)}` };
+    case "not_allowed":
+      return { code: EXIT.refused, text: "This address is not allowed on this server." };
+    default:
+      return { code: EXIT.refused, text: `Disconnected: ${state.reason ?? "stopped"}.` };
+  }
 }

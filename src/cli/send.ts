@@ -28,8 +28,8 @@ export async function runSend(argv: string[]): Promise<number> {
       if (state.status === "offline" && !connectedOnce) {
         console.error(`Can't reach the server at ${parsed.server}. Is it running, and is the address right?`);
         resolve(EXIT.refused);
-      } else if (state.status === "stopped" && state.reason !== "closed") {
-        const { code, text } = stopOutcome(parsed.server, state.reason);
+      } else if (state.status === "stopped" && state.stop !== "closed") {
+        const { code, text } = stopOutcome(parsed.server, state);
         console.error(text);
         resolve(code);
       }

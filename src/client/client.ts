@@ -6,6 +6,10 @@
  *
  * Needs only a WebSocket class and fetch (globalThis's by default, both injectable), no
  * DOM- or runtime-specific APIs: browsers, Bun, and Node with the ws package's WebSocket.
+ *
+ * Over 250 lines: it is the connection's one state machine (open, sync, close, retry,
+ * halt), whose transitions must be read together; what it drives lives beside it (link,
+ * sync, outbox, sequencer, presence, backoff, reasons).
  */
 import type { AuthenticatedData, ChatMessage, ConnectionInfo, HistoryAck, MessageAck, ReplayData, ServerFrame } from "../protocol/frames.js";
 import { Backoff } from "./backoff.js";
@@ -13,12 +17,15 @@ import { Emitter } from "./emitter.js";
 import { clientError, RoomzError } from "./errors.js";
 import { HttpApi } from "./http-api.js";
 import { randomId } from "./ids.js";
-import { closeReason, Link, LinkClosed } from "./link.js";
+import { Link, LinkClosed } from "./link.js";
+import { closeReason, STOP_REASONS, STOPPED_ANSWERING } from "./reasons.js";
+import { CLOSE } from "../protocol/problems.js";
+import type { ServerLimits } from "../protocol/text.js";
 import { Outbox } from "./outbox.js";
 import * as presence from "./presence.js";
 import { Sequencer } from "./sequencer.js";
 import { headSeq, withGapFilled } from "./sync.js";
-import type { ConnectionState, MeResult, RoomzClientOptions, RoomzEvents, VerifyResult, WebSocketConstructor } from "./types.js";
+import type { ConnectionState, MeResult, RoomzClientOptions, RoomzEvents, StopCode, VerifyResult, WebSocketConstructor } from "./types.js";
 import { normalizeServer, wsUrl } from "./urls.js";
 
 /** A connection that stayed synced this long starts the next backoff from the beginning. */
@@ -93,6 +100,11 @@ export class RoomzClient {
     }
   }
 
+  /** The limits the server was configured with (message length, frame size, rate). */
+  limits(): Promise<ServerLimits> {
+    return this.http.limits();
+  }
+
   /** Resolves on the first `authenticated` (once synced); then keeps the connection alive. */
   connect(): Promise<AuthenticatedData> {
     if (this.running && this.current.status === "connected" && this.auth) return Promise.resolve(this.auth);
@@ -146,7 +158,7 @@ export class RoomzClient {
   }
 
   private async leave(request: () => Promise<void>): Promise<void> {
-    this.halt("signed out", clientError("closed", "You signed out."));
+    this.halt("signed_out", clientError("closed", "You signed out."));
     try {
       await request();
     } catch (error) {
@@ -159,7 +171,7 @@ export class RoomzClient {
   private open(): void {
     clearTimeout(this.retryTimer);
     const WebSocketImpl = this.WebSocketImpl;
-    if (!WebSocketImpl) return this.halt("no WebSocket", clientError("no_websocket"));
+    if (!WebSocketImpl) return this.halt("no_websocket", clientError("no_websocket"));
     const resume: Resume | undefined = this._epoch !== null ? { since: this.sequencer.lastSeq, epoch: this._epoch } : undefined;
     this.sequencer.hold();
     try {
@@ -170,7 +182,7 @@ export class RoomzClient {
       });
       this.link = link;
     } catch (error) {
-      this.halt("bad server address", new RoomzError("bad_response", `Can't connect to "${this.server}": ${(error as Error).message}`));
+      this.halt("bad_address", new RoomzError("bad_response", `Can't connect to "${this.server}": ${(error as Error).message}`));
     }
   }
 
@@ -238,7 +250,7 @@ export class RoomzClient {
   /** The channel could not be read (e.g. `unavailable`): drop this connection and try again later. */
   private syncFailed(link: Link, error: unknown): void {
     if (error instanceof LinkClosed || link !== this.link) return;
-    link.kill(4000, "could not read the channel");
+    link.kill(STOPPED_ANSWERING, "could not read the channel");
   }
 
   private onClose(code: number, reason: string, opened: boolean): void {
@@ -249,8 +261,8 @@ export class RoomzClient {
     this.outbox.attach(null);
     this.sequencer.dropHeld();
     if (!this.running) return;
-    if (code === 4001) return this.halt("session ended", clientError("session_ended"), true);
-    if (code === 4003) return this.halt("not allowed", clientError("not_allowed"));
+    if (code === CLOSE.sessionEnded) return this.halt("session_ended", clientError("session_ended"), true);
+    if (code === CLOSE.notAllowed) return this.halt("not_allowed", clientError("not_allowed"));
     if (!opened) return this.checkSession();
     if (healthy) this.backoff.reset();
     this.retry("reconnecting", closeReason(code, reason));
@@ -263,8 +275,8 @@ export class RoomzClient {
       () => generation === this.generation && this.retry("reconnecting", "the server refused the connection"),
       (error: RoomzError) => {
         if (generation !== this.generation) return;
-        if (error.code === "unauthenticated") this.halt("signed out", error, true);
-        else if (error.code === "not_allowed") this.halt("not allowed", error);
+        if (error.code === "unauthenticated") this.halt("signed_out", error, true);
+        else if (error.code === "not_allowed") this.halt("not_allowed", error);
         else if (error.code === "unreachable") this.retry("offline", "server unreachable");
         else this.retry("reconnecting", error.message);
       },
@@ -281,7 +293,7 @@ export class RoomzClient {
     }, delay);
   }
 
-  private halt(reason: string, error: RoomzError, dropSession = false): void {
+  private halt(stop: StopCode, error: RoomzError, dropSession = false): void {
     this.generation++;
     this.running = false;
     this.stopError = error;
@@ -294,7 +306,7 @@ export class RoomzClient {
     if (dropSession) this.dropSession();
     this.outbox.failAll(error);
     for (const waiter of this.waiters.splice(0)) waiter.reject(error);
-    this.setState({ status: "stopped", reason });
+    this.setState({ status: "stopped", reason: STOP_REASONS[stop], stop });
   }
 
   private dropSession(): void {

@@ -5,6 +5,7 @@
 import { errorFromResponse, RoomzError, unreachable } from "./errors.js";
 import type { FetchLike, FetchResponse, MeResult, VerifyResult } from "./types.js";
 import { httpUrl } from "./urls.js";
+import type { ServerLimits } from "../protocol/text.js";
 
 export class HttpApi {
   constructor(
@@ -25,6 +26,10 @@ export class HttpApi {
 
   async me(): Promise<MeResult> {
     return (await this.request("GET", "/auth/me")) as MeResult;
+  }
+
+  async limits(): Promise<ServerLimits> {
+    return (await this.request("GET", "/api/limits", undefined, false)) as ServerLimits;
   }
 
   async logout(): Promise<void> {

@@ -7,3 +7,4 @@ export { RoomzClient } from "./client.js";
 export { RoomzError, type RoomzErrorCode, type ClientErrorCode } from "./errors.js";
 export type * from "./types.js";
 export type * from "../protocol/frames.js";
+export type { ServerLimits } from "../protocol/text.js";

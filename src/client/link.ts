@@ -5,6 +5,7 @@
  */
 import type { ServerFrame } from "../protocol/frames.js";
 import { errorFromFrame } from "./errors.js";
+import { STOPPED_ANSWERING } from "./reasons.js";
 import type { WebSocketConstructor, WebSocketLike } from "./types.js";
 
 /** Rejection of requests whose link went away before the reply; the client re-sends them. */
@@ -75,7 +76,7 @@ export class Link {
     clearInterval(this.pingTimer);
     this.pingTimer = setInterval(() => {
       this.request("ping", {}, timeoutMs).catch((error) => {
-        if (error instanceof LinkClosed && error.message === "timeout") this.kill(4000, "no answer to ping");
+        if (error instanceof LinkClosed && error.message === "timeout") this.kill(STOPPED_ANSWERING, "no answer to ping");
       });
     }, intervalMs);
   }
@@ -116,13 +117,4 @@ export class Link {
     }
     this.events.onFrame(frame);
   }
-}
-
-/** Why a connection dropped, in words, from its close code (PROTOCOL.md section 2). */
-export function closeReason(code: number, reason: string): string {
-  if (code === 1001) return "the server is restarting";
-  if (code === 1009) return "a frame was too big";
-  if (code === 4008) return "the connection was too slow to keep up";
-  if (code === 4000) return reason || "the connection stopped answering";
-  return "the connection was lost";
 }

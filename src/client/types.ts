@@ -11,14 +11,27 @@ import type {
 export type ConnectionStatus = "idle" | "connecting" | "connected" | "reconnecting" | "offline" | "stopped";
 
 /**
+ * Why a client stopped (status "stopped"), for programs to switch on:
+ * - `closed`: `close()` was called;
+ * - `signed_out`: logged out here, or the server refused the session (401);
+ * - `session_ended`: logout, logout-all or expiry elsewhere (close 4001);
+ * - `not_allowed`: the address is off the allow-list (close 4003, or 403);
+ * - `no_websocket`: this runtime has no WebSocket and none was given;
+ * - `bad_address`: the server address can't be connected to.
+ */
+export type StopCode = "closed" | "signed_out" | "session_ended" | "not_allowed" | "no_websocket" | "bad_address";
+
+/**
  * Where the connection stands. `retryInMs` is set while waiting for the next attempt
  * ("reconnecting" after a drop, "offline" when the server could not be reached);
- * `reason` says why a connection stopped or dropped.
+ * `reason` says in words why a connection stopped or dropped; `stop` says why it stopped
+ * as a code.
  */
 export interface ConnectionState {
   status: ConnectionStatus;
   retryInMs?: number;
   reason?: string;
+  stop?: StopCode;
 }
 
 /** What `onSession` receives, and what a session cache stores per server. */

@@ -41,6 +41,7 @@ export type FrameErrorCode =
 /** WebSocket close codes and what they mean to a client. */
 export const CLOSE = {
   goingAway: 1001,
+  invalidUtf8: 1007,
   tooBig: 1009,
   sessionEnded: 4001,
   notAllowed: 4003,

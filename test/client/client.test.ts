@@ -28,7 +28,7 @@ describe("RoomzClient", () => {
     expect(client.state.status).toBe("connected");
     expect(client.connectionId).toBe(auth.connection_id);
     client.close();
-    expect(client.state).toEqual({ status: "stopped", reason: "closed" });
+    expect(client.state).toEqual({ status: "stopped", reason: "closed", stop: "closed" });
   });
 
   test("HTTP problems become RoomzError with code, status and a sentence", async () => {

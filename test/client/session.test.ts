@@ -40,7 +40,7 @@ describe("sessions", () => {
     const client = new RoomzClient({ server: server.url, session: "not.a.jwt", onSession: (s) => dropped.push(s), ...FAST });
     const error = await client.connect().catch((e) => e);
     expect(error.code).toBe("unauthenticated");
-    expect(client.state).toEqual({ status: "stopped", reason: "signed out" });
+    expect(client.state).toEqual({ status: "stopped", reason: "signed out", stop: "signed_out" });
     expect(dropped).toEqual([null]);
   });
 

@@ -57,6 +57,7 @@ describe("the roomz package", () => {
     expect(stray).toEqual([]);
     expect(paths.filter((p) => p.startsWith("dist/lib/protocol/"))).toEqual([
       "dist/lib/protocol/frames.d.ts", "dist/lib/protocol/frames.js", "dist/lib/protocol/problems.d.ts", "dist/lib/protocol/problems.js",
+      "dist/lib/protocol/text.d.ts", "dist/lib/protocol/text.js",
     ]);
     console.log(`tarball: ${packed.filename}, ${packed.entryCount} files, ${packed.size} bytes packed, ${packed.unpackedSize} unpacked`);
   }, 120_000);
@@ -99,7 +100,7 @@ describe("the roomz package", () => {
         isRoomzError: true,
         code: "no_websocket",
         message: expect.stringContaining("ws package"),
-        state: { status: "stopped", reason: "no WebSocket" },
+        state: { status: "stopped", reason: "no WebSocket", stop: "no_websocket" },
       });
       expect(seen).toMatchObject({
         webSocket,

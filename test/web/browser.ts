@@ -50,8 +50,8 @@ export async function newContext(browser: Browser, options: BrowserContextOption
 export const SLOW = 60_000;
 
 /** A web server and a browser for one test file (stopped by `stopServerAndBrowser`). */
-export async function startServerAndBrowser(): Promise<{ server: TestServer; browser: Browser }> {
-  return { server: await startWebServer(), browser: await launch() };
+export async function startServerAndBrowser(env: Record<string, string> = {}): Promise<{ server: TestServer; browser: Browser }> {
+  return { server: await startWebServer(env), browser: await launch() };
 }
 
 export async function stopServerAndBrowser(server: TestServer | undefined, browser: Browser | undefined) {

@@ -20,7 +20,8 @@ let errors: string[] = [];
 let errorsB: string[] = [];
 
 beforeAll(async () => {
-  ({ server, browser } = await startServerAndBrowser());
+  // Not the default 4000: the composer must learn the server's limit (GET /api/limits).
+  ({ server, browser } = await startServerAndBrowser({ MAX_MESSAGE_LENGTH: "4100" }));
   const a = await newContext(browser);
   const b = await newContext(browser, { viewport: PHONE, colorScheme: "dark" });
   ctxA = a.context;
@@ -109,7 +110,7 @@ test("an HTML and script payload is shown as literal text and runs nothing", asy
   expect([...errors, ...errorsB]).toEqual([]);
 }, SLOW);
 
-test("Shift+Enter makes a new line, and the counter counts code points", async () => {
+test("Shift+Enter makes a new line, and the counter counts code points up to the server's MAX_MESSAGE_LENGTH", async () => {
   const box = pageA.getByRole("textbox", { name: "Message" });
   await box.fill("line one");
   await box.press("Shift+Enter");
@@ -118,9 +119,9 @@ test("Shift+Enter makes a new line, and the counter counts code points", async (
   await box.press("Enter");
   await waitText(pageB, "line one\nline two");
 
-  await box.fill("😀".repeat(3990));
+  await box.fill("😀".repeat(4090));
   expect(await pageA.getByTestId("counter").textContent()).toBe("10 left");
-  await box.fill("😀".repeat(4001));
+  await box.fill("😀".repeat(4101));
   expect(await pageA.getByTestId("counter").textContent()).toBe("1 over the limit");
   expect(await pageA.getByRole("button", { name: "Send" }).isDisabled()).toBe(true);
   await box.fill("");

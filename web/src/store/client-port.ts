@@ -2,14 +2,15 @@
  * The part of the client core (src/client) that the UI uses. The store depends on this
  * shape only, so views and store can be exercised with any object that behaves the same.
  */
-import type { AuthenticatedData, ChatMessage, MessageAck } from "../../../src/protocol";
-import type { ConnectionState, ConnectionStatus, MeResult, RoomzEvents } from "../../../src/client/types";
+import type { AuthenticatedData, ChatMessage, MessageAck, ServerLimits } from "../../../src/protocol";
+import type { ConnectionState, ConnectionStatus, MeResult, RoomzEvents, StopCode } from "../../../src/client/types";
 
-export type { ConnectionState, ConnectionStatus };
+export type { ConnectionState, ConnectionStatus, StopCode };
 
 export interface ChatClient {
   requestMagicLink(email: string): Promise<unknown>;
   me(): Promise<MeResult>;
+  limits(): Promise<ServerLimits>;
   connect(): Promise<AuthenticatedData>;
   send(content: string, clientMsgId?: string): Promise<MessageAck>;
   setDisplayName(name: string | null): Promise<string | null>;

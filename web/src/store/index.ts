@@ -5,7 +5,7 @@
  */
 import { createContext, useContext } from "solid-js";
 import { createStore } from "solid-js/store";
-import { errorInfo, type ChatClient } from "./client-port";
+import { errorInfo, type ChatClient, type StopCode } from "./client-port";
 import { createMessageActions } from "./messages";
 import { createPresenceActions } from "./presence";
 import { createSessionActions } from "./session";
@@ -13,8 +13,8 @@ import { initialState } from "./state";
 
 export type { AppState, ChatState, Notice, Outgoing, SignInState } from "./state";
 
-/** Close reasons after which reconnecting can't help: the user must sign in again. */
-const ENDED = /session ended|signed out|not allowed/i;
+/** Stops after which reconnecting can't help: the user must sign in again (or can't). */
+const ENDED = new Set<StopCode | undefined>(["session_ended", "signed_out", "not_allowed"]);
 
 export function createAppStore(client: ChatClient) {
   const [state, setState] = createStore(initialState());
@@ -33,9 +33,9 @@ export function createAppStore(client: ChatClient) {
   client.on("display_name_changed", presence.renamed);
   client.on("connection_state", (s) => {
     presence.connectionState(s);
-    if (s.status === "stopped" && state.phase === "chat" && !session.isLeaving() && s.reason && ENDED.test(s.reason)) {
+    if (s.status === "stopped" && state.phase === "chat" && !session.isLeaving() && ENDED.has(s.stop)) {
       session.signedOut(
-        /not allowed/i.test(s.reason)
+        s.stop === "not_allowed"
           ? "This address is no longer allowed on this server."
           : "Your session ended. Sign in again to continue.",
       );

@@ -35,6 +35,8 @@ export function createSessionActions(state: AppState, setState: SetStoreFunction
       history.replaceState(null, "", "/");
     }
     setState("phase", "loading");
+    // The composer checks what the server will; until this answers, the contract's defaults.
+    client.limits().then((limits) => setState("limits", limits), () => {});
     try {
       const me = await client.me();
       hooks.onSignedIn(me.user.email);

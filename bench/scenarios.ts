@@ -278,28 +278,23 @@ export async function s6(ctx: Ctx) {
   }
 }
 
-/** Writes `total` messages into the channel of `email` directly in the SQLite store. */
+/** Writes `total` messages into the channel of `email` directly in the SQLite store (schema 2: channels + log). */
 function seed(dir: string, email: string, total: number): number {
   const file = join(dir, "roomz.sqlite");
   if (!existsSync(file)) throw new Error(`no ${file}: the store layout changed; update bench/scenarios.ts seed()`);
   const db = new Database(file);
-  const cols = (db.query("PRAGMA table_info(messages)").all() as Array<{ name: string }>).map((c) => c.name);
-  const want = ["channel", "seq", "id", "client_msg_id", "connection_id", "display_name", "content", "created_at"];
-  const missing = cols.filter((c) => !want.includes(c));
-  if (missing.length) throw new Error(`messages has columns the seeder doesn't know: ${missing.join(", ")}`);
-  const use = want.filter((c) => cols.includes(c));
-  const insert = db.query(`INSERT INTO messages (${use.join(", ")}) VALUES (${use.map(() => "?").join(", ")})`);
-  const channel = `user:${email}`;
+  const cols = (db.query("PRAGMA table_info(log)").all() as Array<{ name: string }>).map((c) => c.name);
+  const want = ["channel_id", "seq", "id", "client_msg_id", "connection_id", "display_name", "content", "created_at"];
+  if (cols.length === 0) throw new Error("no log table: the store layout changed; update bench/scenarios.ts seed()");
+  const unknown = cols.filter((c) => !want.includes(c));
+  if (unknown.length) throw new Error(`log has columns the seeder doesn't know: ${unknown.join(", ")}`);
+  const channelId = (db.query("INSERT INTO channels (name) VALUES (?) RETURNING id").get(`user:${email}`) as { id: number }).id;
+  const insert = db.query(`INSERT INTO log (${want.join(", ")}) VALUES (${want.map(() => "?").join(", ")})`);
   const start = Date.now() - total;
   db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA synchronous = OFF");
-  const values: Record<string, (seq: number) => unknown> = {
-    channel: () => channel, seq: (s) => s, id: () => Bun.randomUUIDv7(), client_msg_id: () => null,
-    connection_id: () => "seed", display_name: () => null, content: (s) => `seeded message number ${s} for the S6 history bench`, created_at: (s) => start + s,
-  };
-  const fns = use.map((c) => values[c]);
   const batch = db.transaction((from: number, to: number) => {
-    for (let s = from; s <= to; s++) insert.run(...(fns.map((f) => f(s)) as any));
+    for (let s = from; s <= to; s++) insert.run(channelId, s, Bun.randomUUIDv7(), null, "seed", null, `seeded message number ${s} for the S6 history bench`, start + s);
   });
   for (let s = 1; s <= total; s += 100_000) batch(s, Math.min(total, s + 99_999));
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");

@@ -114,7 +114,7 @@ describe("faults: storage refused at start", () => {
     const holder = new Database(join(dataDir, "roomz.sqlite"));
     holder.exec("PRAGMA locking_mode=EXCLUSIVE");
     holder.exec("BEGIN EXCLUSIVE");
-    holder.query("SELECT count(*) FROM messages").get();
+    holder.query("SELECT count(*) FROM log").get();
     try {
       const result = await expectRefusedStart({}, dataDir);
       expect(result.answered).toBe(false);

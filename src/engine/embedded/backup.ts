@@ -115,7 +115,8 @@ function openBackup(staged: string, source: string): Database {
     const version = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
     if (version > MIGRATIONS_KNOWN) throw new Error(`from a newer Roomz (schema ${version}); restore it with that version`);
     const tables = new Set((db.query("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name));
-    if (!tables.has("meta") || !tables.has("messages") || !tables.has("backup_files")) throw new Error("not a Roomz backup (made by `roomz backup`)");
+    const hasMessages = tables.has("log") || tables.has("messages"); // schema 2, or 1 (migrated at start)
+    if (!tables.has("meta") || !hasMessages || !tables.has("backup_files")) throw new Error("not a Roomz backup (made by `roomz backup`)");
     return db;
   } catch (error) {
     db?.close();
@@ -149,6 +150,10 @@ function restoreFiles(db: Database, dataDir: string): number {
 }
 
 function counts(db: Database): { messages: number; channels: number } {
-  const row = db.query("SELECT count(*) AS messages, count(DISTINCT channel) AS channels FROM messages").get() as { messages: number; channels: number };
+  const schema2 = db.query("SELECT 1 FROM sqlite_master WHERE name = 'log'").get() !== null;
+  const sql = schema2
+    ? "SELECT count(*) AS messages, count(DISTINCT channel_id) AS channels FROM log"
+    : "SELECT count(*) AS messages, count(DISTINCT channel) AS channels FROM messages";
+  const row = db.query(sql).get() as { messages: number; channels: number };
   return { messages: row.messages, channels: row.channels };
 }

@@ -32,6 +32,27 @@ const MIGRATIONS: string[] = [
    CREATE INDEX rate_hits_by_key ON rate_hits (key, at);
    CREATE TABLE revoked_sessions (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
    CREATE TABLE session_versions (email TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;`,
+  // 2: messages in one append-only log (issue 14). Each append writes the log's tail page
+  // and the tail of one channel's (channel_id, seq) index, instead of a channel's page of
+  // a clustered table and a random leaf of a client_msg_id index; recent client_msg_ids
+  // are held in memory, rebuilt from the log at start (message-log-sqlite.ts).
+  `CREATE TABLE channels (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+   CREATE TABLE log (
+     channel_id INTEGER NOT NULL,
+     seq INTEGER NOT NULL,
+     id TEXT NOT NULL,
+     client_msg_id TEXT,
+     connection_id TEXT NOT NULL,
+     display_name TEXT,
+     content TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   INSERT INTO channels (name) SELECT DISTINCT channel FROM messages ORDER BY channel;
+   INSERT INTO log (channel_id, seq, id, client_msg_id, connection_id, display_name, content, created_at)
+     SELECT c.id, m.seq, m.id, m.client_msg_id, m.connection_id, m.display_name, m.content, m.created_at
+     FROM messages m JOIN channels c ON c.name = m.channel ORDER BY m.created_at, c.id, m.seq;
+   CREATE UNIQUE INDEX log_by_channel_seq ON log (channel_id, seq);
+   DROP TABLE messages;`,
 ];
 
 export const DATABASE_FILE = "roomz.sqlite";

@@ -278,25 +278,33 @@ export async function s6(ctx: Ctx) {
   }
 }
 
-/** Writes `total` messages into the channel of `email` directly in the SQLite store (schema 2: channels + log). */
+/**
+ * Writes `total` messages into the channel of `email` directly in the SQLite store, as the
+ * server would (schema 2: the log with `prev` pointers, a mark every 64th seq, the
+ * channel's last seq and row).
+ */
 function seed(dir: string, email: string, total: number): number {
   const file = join(dir, "roomz.sqlite");
   if (!existsSync(file)) throw new Error(`no ${file}: the store layout changed; update bench/scenarios.ts seed()`);
   const db = new Database(file);
-  const cols = (db.query("PRAGMA table_info(log)").all() as Array<{ name: string }>).map((c) => c.name);
-  const want = ["channel_id", "seq", "id", "client_msg_id", "connection_id", "display_name", "content", "created_at"];
-  if (cols.length === 0) throw new Error("no log table: the store layout changed; update bench/scenarios.ts seed()");
-  const unknown = cols.filter((c) => !want.includes(c));
-  if (unknown.length) throw new Error(`log has columns the seeder doesn't know: ${unknown.join(", ")}`);
+  const cols = (db.query("PRAGMA table_info(log)").all() as Array<{ name: string }>).map((c) => c.name).join(",");
+  const want = "channel_id,seq,prev,id,client_msg_id,connection_id,display_name,content,created_at";
+  if (cols !== want) throw new Error(`the log's columns are ${cols}, not ${want}: the store layout changed; update bench/scenarios.ts seed()`);
   const channelId = (db.query("INSERT INTO channels (name) VALUES (?) RETURNING id").get(`user:${email}`) as { id: number }).id;
-  const insert = db.query(`INSERT INTO log (${want.join(", ")}) VALUES (${want.map(() => "?").join(", ")})`);
+  const insert = db.query(`INSERT INTO log (${want}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const mark = db.query("INSERT INTO marks (channel_id, seq, row) VALUES (?, ?, ?)");
   const start = Date.now() - total;
   db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA synchronous = OFF");
+  let prev: number | null = null;
   const batch = db.transaction((from: number, to: number) => {
-    for (let s = from; s <= to; s++) insert.run(channelId, s, Bun.randomUUIDv7(), null, "seed", null, `seeded message number ${s} for the S6 history bench`, start + s);
+    for (let s = from; s <= to; s++) {
+      prev = Number(insert.run(channelId, s, prev, Bun.randomUUIDv7(), null, "seed", null, `seeded message number ${s} for the S6 history bench`, start + s).lastInsertRowid);
+      if (s % 64 === 0) mark.run(channelId, s, prev);
+    }
   });
   for (let s = 1; s <= total; s += 100_000) batch(s, Math.min(total, s + 99_999));
+  db.query("UPDATE channels SET last_seq = ?, last_row = ? WHERE id = ?").run(total, prev, channelId);
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   db.close();
   return total;

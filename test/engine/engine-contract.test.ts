@@ -1,15 +1,19 @@
 /**
  * One contract suite for the engine seam (src/engine/engine.ts, auth-store.ts), run
  * against every implementation: the embedded engine on a temporary SQLite file and the
- * Redis engine on a real redis-server. The test plays the server's part: its members are
- * plain data, and what the engine hands back through EngineEvents is recorded per member
- * (a member hears a channel's deliveries from the moment its join's `onJoined` ran).
+ * Redis engine on a real redis-server and on a real three-node Redis Cluster. The test
+ * plays the server's part: its members are plain data, and what the engine hands back
+ * through EngineEvents is recorded per member (a member hears a channel's deliveries from
+ * the moment its join's `onJoined` ran).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createStore, EngineUnavailable, type AppendResult, type ControlEvent, type Member, type Store } from "../../src/engine";
 import type { ChatMessage, ReplayData } from "../../src/protocol";
 import { startRedis, type RedisServer } from "../helpers/redis";
+import { startRedisCluster, type RedisCluster } from "../helpers/redis-cluster";
 import { tempDir } from "../helpers/server";
+import { expectSeqRun } from "../helpers/seq";
+import { until } from "../helpers/wait";
 
 class TestMember implements Member {
   readonly connectedAt = Date.now();
@@ -21,19 +25,15 @@ class TestMember implements Member {
   }
 }
 
-async function until(check: () => boolean, ms = 5000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(10);
-  }
-}
+/** In-process deliveries come within milliseconds: look often, give up after 5 s. */
+const SOON = { timeoutMs: 5000, everyMs: 10 };
 
-const engines = process.env.ROOMZ_TEST_ENGINE === "redis" ? ["redis"] : ["embedded", "redis"];
+const engines = process.env.ROOMZ_TEST_ENGINE === "redis" ? ["redis"] : ["embedded", "redis", "redis-cluster"];
 
 describe.each(engines)("%s engine", (kind) => {
   let store: Store;
   let redis: RedisServer | undefined;
+  let cluster: RedisCluster | undefined;
   const listening = new Map<string, Set<TestMember>>();
   const events: string[] = [];
   const controls: ControlEvent[] = [];
@@ -42,8 +42,9 @@ describe.each(engines)("%s engine", (kind) => {
 
   beforeAll(async () => {
     if (kind === "redis") redis = await startRedis();
+    if (kind === "redis-cluster") cluster = await startRedisCluster(3);
     store = await createStore(
-      { dataDir: tempDir(), redisUrl: redis?.url ?? null },
+      { dataDir: tempDir(), redisUrl: redis?.url ?? cluster?.url ?? null },
       {
         deliver(channel, frame) {
           events.push(`publish ${JSON.parse(frame).data.seq}`);
@@ -56,12 +57,13 @@ describe.each(engines)("%s engine", (kind) => {
         forgotten: () => {},
       },
     );
-    await until(() => store.engine.healthy());
+    await until(() => store.engine.healthy(), "the engine healthy", SOON);
   });
 
   afterAll(async () => {
     await store?.close();
     await redis?.stop();
+    await cluster?.stop();
   });
 
   function append(channel: string, content: string, clientMsgId: string | null = null): Promise<AppendResult> {
@@ -99,8 +101,8 @@ describe.each(engines)("%s engine", (kind) => {
     const [a, b] = [freshChannel(), freshChannel()];
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => append(i % 2 ? a : b, `m${i}`)));
     const seqs = (ch: string) => results.filter((r) => r.message.user.id === ch).map((r) => r.message.seq).sort((x, y) => x - y);
-    expect(seqs(a)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-    expect(seqs(b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expectSeqRun(seqs(a), 1, 20);
+    expectSeqRun(seqs(b), 1, 20);
   });
 
   test("a message is stored before it is delivered, and delivered in seq order", async () => {
@@ -108,7 +110,7 @@ describe.each(engines)("%s engine", (kind) => {
     const { socket } = await join(channel, null);
     events.length = 0;
     await Promise.all([append(channel, "one"), append(channel, "two"), append(channel, "three")]);
-    await until(() => socket.messages().length === 3);
+    await until(() => socket.messages().length === 3, "three deliveries", SOON);
     expect(socket.messages().map((m) => m.seq)).toEqual([1, 2, 3]);
     for (const seq of [1, 2, 3]) expect(events.indexOf(`stored ${seq}`)).toBeLessThan(events.indexOf(`publish ${seq}`));
     await leave(socket);
@@ -139,15 +141,39 @@ describe.each(engines)("%s engine", (kind) => {
     expect(await store.engine.history(freshChannel(), null, 50)).toEqual({ messages: [], hasMore: false });
   });
 
+  test("history at any position of a longer channel: every page exact, across the embedded store's marks (every 64th seq)", async () => {
+    const channel = freshChannel();
+    await Promise.all(Array.from({ length: 300 }, (_, i) => append(channel, `p${i + 1}`)));
+    const seqs = (page: { messages: ChatMessage[] }) => page.messages.map((m) => m.seq);
+    const run = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+    for (const [before, limit] of [[301, 50], [300, 64], [129, 70], [65, 200], [64, 1], [2, 5], [1, 5], [1000, 3]] as const) {
+      const page = await store.engine.history(channel, before, limit);
+      const newest = Math.min(before - 1, 300);
+      const oldest = Math.max(1, newest - limit + 1);
+      expect(seqs(page)).toEqual(newest < 1 ? [] : run(oldest, newest));
+      expect(page.hasMore).toBe(newest >= 1 && oldest > 1);
+      for (const m of page.messages) expect(m.content).toBe(`p${m.seq}`);
+    }
+    // paging back from the newest reaches seq 1 with no gap and no repeat
+    const all: number[] = [];
+    for (let before: number | null = null; ; ) {
+      const page = await store.engine.history(channel, before, 37);
+      all.unshift(...seqs(page));
+      if (!page.hasMore) break;
+      before = page.messages[0].seq;
+    }
+    expect(all).toEqual(run(1, 300));
+  });
+
   test("a join's replay and the live stream neither overlap nor leave a gap", async () => {
     const channel = freshChannel();
     for (let i = 1; i <= 5; i++) await append(channel, `r${i}`);
     const sending = Promise.all(Array.from({ length: 20 }, (_, i) => append(channel, `live${i}`)));
     const { socket, replay } = await join(channel, 2);
     await sending;
-    await until(() => (replay?.messages.length ?? 0) + socket.messages().length >= 23);
+    await until(() => (replay?.messages.length ?? 0) + socket.messages().length >= 23, "23 messages replayed or delivered", SOON);
     const seqs = [...replay!.messages, ...socket.messages()].map((m) => m.seq);
-    expect(seqs).toEqual(Array.from({ length: 23 }, (_, i) => i + 3));
+    expectSeqRun(seqs, 3, 23);
     expect(replay!.complete).toBe(true);
     await leave(socket);
   });
@@ -156,7 +182,7 @@ describe.each(engines)("%s engine", (kind) => {
     const channel = freshChannel();
     await Promise.all(Array.from({ length: 510 }, (_, i) => append(channel, `b${i}`)));
     const partial = await join(channel, 0);
-    expect(partial.replay!.messages.map((m) => m.seq)).toEqual(Array.from({ length: 500 }, (_, i) => i + 11));
+    expectSeqRun(partial.replay!.messages.map((m) => m.seq), 11, 500);
     expect(partial.replay!.complete).toBe(false);
     const reset = await join(channel, 509, "another-store");
     expect(reset.replay!.reset).toBe(true);
@@ -177,7 +203,7 @@ describe.each(engines)("%s engine", (kind) => {
     expect(await leave(first.socket)).toBe(1);
     controls.length = 0;
     await store.engine.control({ kind: "session_revoked", jti: "j-1" });
-    await until(() => controls.length === 1);
+    await until(() => controls.length === 1, "one control event", SOON);
     expect(controls[0]).toEqual({ kind: "session_revoked", jti: "j-1" });
     await leave(second.socket);
     expect(await store.engine.connectionCount(channel)).toBe(0);

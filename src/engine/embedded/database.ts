@@ -32,14 +32,16 @@ const MIGRATIONS: string[] = [
    CREATE INDEX rate_hits_by_key ON rate_hits (key, at);
    CREATE TABLE revoked_sessions (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
    CREATE TABLE session_versions (email TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;`,
-  // 2: messages in one append-only log (issue 14). Each append writes the log's tail page
-  // and the tail of one channel's (channel_id, seq) index, instead of a channel's page of
-  // a clustered table and a random leaf of a client_msg_id index; recent client_msg_ids
-  // are held in memory, rebuilt from the log at start (message-log-sqlite.ts).
-  `CREATE TABLE channels (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+  // 2: messages in one append-only log (issue 14). An append writes the log's tail page,
+  // its channel's row in `channels`, and one mark in 64: no per-channel index page, no
+  // random-key index. A channel's messages are found from its last row (`channels`) or
+  // the nearest mark, following `prev`; recent client_msg_ids are held in memory, rebuilt
+  // from the log at start (message-log-sqlite.ts).
+  `CREATE TABLE channels (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, last_seq INTEGER NOT NULL DEFAULT 0, last_row INTEGER);
    CREATE TABLE log (
      channel_id INTEGER NOT NULL,
      seq INTEGER NOT NULL,
+     prev INTEGER,
      id TEXT NOT NULL,
      client_msg_id TEXT,
      connection_id TEXT NOT NULL,
@@ -47,11 +49,20 @@ const MIGRATIONS: string[] = [
      content TEXT NOT NULL,
      created_at INTEGER NOT NULL
    );
+   CREATE TABLE marks (channel_id INTEGER NOT NULL, seq INTEGER NOT NULL, row INTEGER NOT NULL, PRIMARY KEY (channel_id, seq)) WITHOUT ROWID;
    INSERT INTO channels (name) SELECT DISTINCT channel FROM messages ORDER BY channel;
    INSERT INTO log (channel_id, seq, id, client_msg_id, connection_id, display_name, content, created_at)
      SELECT c.id, m.seq, m.id, m.client_msg_id, m.connection_id, m.display_name, m.content, m.created_at
      FROM messages m JOIN channels c ON c.name = m.channel ORDER BY m.created_at, c.id, m.seq;
-   CREATE UNIQUE INDEX log_by_channel_seq ON log (channel_id, seq);
+   CREATE INDEX migrating ON log (channel_id, seq);
+   UPDATE log SET prev = p.prev
+     FROM (SELECT rowid AS row, lag(rowid) OVER (PARTITION BY channel_id ORDER BY seq) AS prev FROM log) AS p
+     WHERE log.rowid = p.row;
+   INSERT INTO marks SELECT channel_id, seq, rowid FROM log WHERE seq % 64 = 0;
+   UPDATE channels SET last_seq = t.seq, last_row = (SELECT rowid FROM log WHERE channel_id = t.channel_id AND seq = t.seq)
+     FROM (SELECT channel_id, max(seq) AS seq FROM log GROUP BY channel_id) AS t
+     WHERE channels.id = t.channel_id;
+   DROP INDEX migrating;
    DROP TABLE messages;`,
 ];
 

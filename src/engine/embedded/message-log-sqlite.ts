@@ -4,19 +4,25 @@
  * written in one transaction, and nobody hears of a message (no ack, no delivery) before
  * that transaction commits.
  *
- * Kept in memory, all rebuilt from the log: channel ids, each channel's last seq (read
- * through the (channel_id, seq) index when first needed), and the client_msg_ids of the
- * last DEDUP_WINDOW_MS (recent-ids.ts), so de-duplication costs no index write. Memory
- * grows with the messages of the last day, never with the history.
+ * Each row points at its channel's previous row (`prev`); every 64th seq of a channel has
+ * a mark. Seqs are gapless, so the row of any seq is found from the nearest mark above it
+ * (or the channel's last row) in at most 63 steps back, and a page of history is that
+ * many steps more: no index is written per message (bench/micro/store-append.ts).
+ *
+ * Kept in memory, all read back from the database at start: channel names, ids, last
+ * seq and last row (the `channels` table, a row per channel), and the client_msg_ids of
+ * the last day (recent-ids.ts). Memory grows with channels and the last day's messages,
+ * never with the history.
  */
 import type { Database } from "bun:sqlite";
-import { channelOf, emailOf, type ChatMessage } from "../../protocol";
+import { emailOf, type ChatMessage } from "../../protocol";
 import type { NewMessage } from "../engine";
 import { DEDUP_WINDOW_MS, RecentIds } from "./recent-ids";
 
 interface LogRow {
   channel_id: number;
   seq: number;
+  prev: number | null;
   id: string;
   client_msg_id: string | null;
   connection_id: string;
@@ -25,33 +31,52 @@ interface LogRow {
   created_at: number;
 }
 
-const COLUMNS = "channel_id, seq, id, client_msg_id, connection_id, display_name, content, created_at";
+interface Channel {
+  id: number;
+  name: string;
+  lastSeq: number;
+  lastRow: number | null;
+}
+
+const COLUMNS = "channel_id, seq, prev, id, client_msg_id, connection_id, display_name, content, created_at";
+const MARK_EVERY = 64;
 
 export class SqliteMessageLog {
-  /** Names by id and ids by name, of every channel in the database. */
-  private names = new Map<number, string>();
-  private ids = new Map<string, number>();
-  /** The last seq of each channel this process has touched; the database lock makes it ours alone. */
-  private lastSeq = new Map<number, number>();
+  private byName = new Map<string, Channel>();
+  private byId = new Map<number, Channel>();
   private recent = new RecentIds();
   private q;
 
   constructor(private db: Database) {
     this.q = {
-      channels: db.query<{ id: number; name: string }, []>("SELECT id, name FROM channels"),
+      channels: db.query<{ id: number; name: string; last_seq: number; last_row: number | null }, []>("SELECT id, name, last_seq, last_row FROM channels"),
       addChannel: db.query<{ id: number }, [string]>("INSERT INTO channels (name) VALUES (?) RETURNING id"),
-      maxSeq: db.query<{ seq: number | null }, [number]>("SELECT max(seq) AS seq FROM log WHERE channel_id = ?"),
-      insert: db.query<never, [number, number, string, string | null, string, string | null, string, number]>(`INSERT INTO log (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-      byRowid: db.query<LogRow, [number]>(`SELECT ${COLUMNS} FROM log WHERE rowid = ?`),
-      newestBelow: db.query<LogRow, [number, number, number]>(`SELECT ${COLUMNS} FROM log WHERE channel_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`),
-      newestAbove: db.query<LogRow, [number, number, number]>(`SELECT ${COLUMNS} FROM log WHERE channel_id = ? AND seq > ? ORDER BY seq DESC LIMIT ?`),
+      setTip: db.query<never, [number, number | null, number]>("UPDATE channels SET last_seq = ?, last_row = ? WHERE id = ?"),
+      insert: db.query<never, [number, number, number | null, string, string | null, string, string | null, string, number]>(
+        `INSERT INTO log (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      mark: db.query<never, [number, number, number]>("INSERT INTO marks (channel_id, seq, row) VALUES (?, ?, ?)"),
+      markAtOrAbove: db.query<{ seq: number; row: number }, [number, number]>("SELECT seq, row FROM marks WHERE channel_id = ? AND seq >= ? ORDER BY seq LIMIT 1"),
+      row: db.query<LogRow, [number]>(`SELECT ${COLUMNS} FROM log WHERE rowid = ?`),
+      prevOf: db.query<{ prev: number | null }, [number]>("SELECT prev FROM log WHERE rowid = ?"),
       // Newest first, so the scan stops at the first row older than the window.
       recentIds: db.query<{ rowid: number; channel_id: number; client_msg_id: string | null; created_at: number }, []>(
         "SELECT rowid, channel_id, client_msg_id, created_at FROM log ORDER BY rowid DESC",
       ),
     };
-    for (const { id, name } of this.q.channels.all()) this.remember(id, name);
+    this.loadChannels();
     this.loadRecentIds(Date.now());
+  }
+
+  private loadChannels() {
+    this.byName.clear();
+    this.byId.clear();
+    for (const row of this.q.channels.all()) this.remember({ id: row.id, name: row.name, lastSeq: row.last_seq, lastRow: row.last_row });
+  }
+
+  private remember(channel: Channel) {
+    this.byName.set(channel.name, channel);
+    this.byId.set(channel.id, channel);
   }
 
   /** The ids of the window, read back from the log: a resend after a restart is still a duplicate. */
@@ -65,110 +90,113 @@ export class SqliteMessageLog {
     for (let i = rows.length - 1; i >= 0; i--) this.recent.add(rows[i].channelId, rows[i].clientMsgId, rows[i].rowid, rows[i].at);
   }
 
-  private remember(id: number, name: string) {
-    this.names.set(id, name);
-    this.ids.set(name, id);
-  }
-
-  private channelId(name: string): number {
-    let id = this.ids.get(name);
-    if (id === undefined) {
-      id = this.q.addChannel.get(name)!.id;
-      this.remember(id, name);
+  private channel(name: string): Channel {
+    let channel = this.byName.get(name);
+    if (!channel) {
+      channel = { id: this.q.addChannel.get(name)!.id, name, lastSeq: 0, lastRow: null };
+      this.remember(channel);
     }
-    return id;
+    return channel;
   }
 
   /** Stores every message of the batch in one transaction; throws (storing none) on failure. */
   appendBatch(batch: NewMessage[], now: number): Array<{ message: ChatMessage; duplicate: boolean }> {
     const added: Array<[number, string]> = [];
+    const touched = new Set<Channel>();
+    const timestamp = new Date(now).toISOString();
     try {
-      const results = this.db.transaction(() => batch.map((message) => this.appendOne(message, now, added)))();
+      const results = this.db.transaction(() => {
+        const stored = batch.map((message) => this.appendOne(message, now, timestamp, added, touched));
+        for (const channel of touched) this.q.setTip.run(channel.lastSeq, channel.lastRow, channel.id);
+        return stored;
+      })();
       this.recent.expire(now);
       return results;
     } catch (error) {
-      // The rolled-back seqs, channel ids and client_msg_ids are free again.
+      // The rolled-back seqs, channels and client_msg_ids are free again.
       for (const [channelId, clientMsgId] of added) this.recent.remove(channelId, clientMsgId);
-      this.lastSeq.clear();
-      this.ids.clear();
-      this.names.clear();
-      for (const { id, name } of this.q.channels.all()) this.remember(id, name);
+      this.loadChannels();
       throw error;
     }
   }
 
-  private appendOne(input: NewMessage, now: number, added: Array<[number, string]>) {
-    const channelId = this.channelId(input.channel);
+  private appendOne(input: NewMessage, now: number, timestamp: string, added: Array<[number, string]>, touched: Set<Channel>) {
+    const channel = this.channel(input.channel);
     if (input.clientMsgId !== null) {
-      const original = this.original(channelId, input.clientMsgId);
-      if (original) return { message: original, duplicate: true };
+      const rowid = this.recent.get(channel.id, input.clientMsgId);
+      const original = rowid === undefined ? null : this.q.row.get(rowid);
+      if (original) return { message: this.toMessage(original), duplicate: true };
     }
-    const seq = this.tipOf(channelId) + 1;
+    const seq = channel.lastSeq + 1;
     const id = Bun.randomUUIDv7();
-    const rowid = Number(this.q.insert.run(channelId, seq, id, input.clientMsgId, input.connectionId, input.displayName, input.content, now).lastInsertRowid);
-    this.lastSeq.set(channelId, seq);
-    if (input.clientMsgId !== null) {
-      this.recent.add(channelId, input.clientMsgId, rowid, now);
-      added.push([channelId, input.clientMsgId]);
+    const { clientMsgId, connectionId, displayName, content } = input;
+    const row = Number(this.q.insert.run(channel.id, seq, channel.lastRow, id, clientMsgId, connectionId, displayName, content, now).lastInsertRowid);
+    if (seq % MARK_EVERY === 0) this.q.mark.run(channel.id, seq, row);
+    channel.lastSeq = seq;
+    channel.lastRow = row;
+    touched.add(channel);
+    if (clientMsgId !== null) {
+      this.recent.add(channel.id, clientMsgId, row, now);
+      added.push([channel.id, clientMsgId]);
     }
-    const message: ChatMessage = {
-      id,
-      seq,
-      client_msg_id: input.clientMsgId,
-      user: { id: input.channel, email: emailOf(input.channel), display_name: input.displayName },
-      connection_id: input.connectionId,
-      content: input.content,
-      timestamp: new Date(now).toISOString(),
-    };
-    return { message, duplicate: false };
-  }
-
-  /** The stored message with this client_msg_id (in this batch too), within the window. */
-  private original(channelId: number, clientMsgId: string): ChatMessage | null {
-    const rowid = this.recent.get(channelId, clientMsgId);
-    if (rowid === undefined) return null;
-    const row = this.q.byRowid.get(rowid);
-    return row ? this.toMessage(row) : null;
-  }
-
-  private tipOf(channelId: number): number {
-    let last = this.lastSeq.get(channelId);
-    if (last === undefined) {
-      last = this.q.maxSeq.get(channelId)?.seq ?? 0;
-      this.lastSeq.set(channelId, last);
-    }
-    return last;
+    const user = { id: input.channel, email: input.email, display_name: displayName };
+    return { message: { id, seq, client_msg_id: clientMsgId, user, connection_id: connectionId, content, timestamp }, duplicate: false };
   }
 
   /** The channel's last stored seq (0 when it is empty). */
   tip(channel: string): number {
-    const id = this.ids.get(channel);
-    return id === undefined ? 0 : this.tipOf(id);
+    return this.byName.get(channel)?.lastSeq ?? 0;
   }
 
   /** The newest `limit` messages below `before`, ascending, and whether older ones exist. */
-  history(channel: string, before: number | null, limit: number) {
-    const id = this.ids.get(channel);
-    if (id === undefined) return { messages: [], hasMore: false };
-    const rows = this.q.newestBelow.all(id, before ?? Number.MAX_SAFE_INTEGER, limit + 1);
-    return { messages: rows.slice(0, limit).reverse().map((row) => this.toMessage(row)), hasMore: rows.length > limit };
+  history(name: string, before: number | null, limit: number) {
+    const channel = this.byName.get(name);
+    const newest = Math.min(before === null ? Infinity : before - 1, channel?.lastSeq ?? 0);
+    if (!channel || newest < 1) return { messages: [], hasMore: false };
+    const messages = this.walkBack(channel, newest, limit);
+    return { messages, hasMore: messages[0].seq > 1 };
   }
 
   /** The newest `limit` messages above `since`, ascending, and whether that is all of them. */
-  since(channel: string, since: number, limit: number) {
-    const id = this.ids.get(channel);
-    if (id === undefined) return { messages: [], complete: true };
-    const rows = this.q.newestAbove.all(id, since, limit + 1);
-    return { messages: rows.slice(0, limit).reverse().map((row) => this.toMessage(row)), complete: rows.length <= limit };
+  since(name: string, since: number, limit: number) {
+    const channel = this.byName.get(name);
+    const above = (channel?.lastSeq ?? 0) - since;
+    if (!channel || above <= 0) return { messages: [], complete: true };
+    return { messages: this.walkBack(channel, channel.lastSeq, Math.min(limit, above)), complete: above <= limit };
+  }
+
+  /** `count` messages ending with seq `newest`, ascending (seqs are gapless from 1). */
+  private walkBack(channel: Channel, newest: number, count: number): ChatMessage[] {
+    let row = this.rowOf(channel, newest);
+    const rows: LogRow[] = [];
+    while (row !== null && rows.length < count) {
+      const found = this.q.row.get(row);
+      if (!found) break;
+      rows.push(found);
+      row = found.prev;
+    }
+    return rows.reverse().map((r) => this.toMessage(r));
+  }
+
+  /** The rowid of `seq` in the channel: from the nearest mark at or above it, or the last row. */
+  private rowOf(channel: Channel, seq: number): number | null {
+    const mark = this.q.markAtOrAbove.get(channel.id, seq);
+    let at = mark ? mark.seq : channel.lastSeq;
+    let row = mark ? mark.row : channel.lastRow;
+    while (row !== null && at > seq) {
+      row = this.q.prevOf.get(row)?.prev ?? null;
+      at--;
+    }
+    return row;
   }
 
   private toMessage(row: LogRow): ChatMessage {
-    const channel = this.names.get(row.channel_id) ?? channelOf(`unknown-${row.channel_id}`);
+    const name = this.byId.get(row.channel_id)!.name;
     return {
       id: row.id,
       seq: row.seq,
       client_msg_id: row.client_msg_id,
-      user: { id: channel, email: emailOf(channel), display_name: row.display_name },
+      user: { id: name, email: emailOf(name), display_name: row.display_name },
       connection_id: row.connection_id,
       content: row.content,
       timestamp: new Date(row.created_at).toISOString(),

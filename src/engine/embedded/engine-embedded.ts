@@ -122,5 +122,11 @@ export class EmbeddedEngine implements Engine {
   async close() {
     this.closed = true;
     this.flush();
+    try {
+      this.log.close();
+    } catch (error) {
+      // Not needed for correctness: the next start reads the tips back from the log.
+      log.warn(`writing the channels' last seqs at close failed: ${describeError(error)}`);
+    }
   }
 }

@@ -10,9 +10,11 @@
  * many steps more: no index is written per message (bench/micro/store-append.ts).
  *
  * Kept in memory, all read back from the database at start: channel names, ids, last
- * seq and last row (the `channels` table, a row per channel), and the client_msg_ids of
- * the last day (recent-ids.ts). Memory grows with channels and the last day's messages,
- * never with the history.
+ * seq and last row, and the client_msg_ids of the last day (recent-ids.ts). Memory grows
+ * with channels and the last day's messages, never with the history. The last seqs and
+ * rows are written to `channels` at most once a second (and at close), with the log's
+ * rowid they are current as of (`meta.tips_as_of`); at start the rows after it are read
+ * to bring them up to date, so a crash loses nothing.
  */
 import type { Database } from "bun:sqlite";
 import { emailOf, type ChatMessage } from "../../protocol";
@@ -40,11 +42,15 @@ interface Channel {
 
 const COLUMNS = "channel_id, seq, prev, id, client_msg_id, connection_id, display_name, content, created_at";
 const MARK_EVERY = 64;
+const PERSIST_TIPS_EVERY_MS = 1_000;
 
 export class SqliteMessageLog {
   private byName = new Map<string, Channel>();
   private byId = new Map<number, Channel>();
   private recent = new RecentIds();
+  /** Channels whose last seq and row in memory are ahead of their row in `channels`. */
+  private dirty = new Set<Channel>();
+  private tipsPersistedAt = 0;
   private q;
 
   constructor(private db: Database) {
@@ -52,6 +58,9 @@ export class SqliteMessageLog {
       channels: db.query<{ id: number; name: string; last_seq: number; last_row: number | null }, []>("SELECT id, name, last_seq, last_row FROM channels"),
       addChannel: db.query<{ id: number }, [string]>("INSERT INTO channels (name) VALUES (?) RETURNING id"),
       setTip: db.query<never, [number, number | null, number]>("UPDATE channels SET last_seq = ?, last_row = ? WHERE id = ?"),
+      tipsAsOf: db.query<{ value: string }, []>("SELECT value FROM meta WHERE key = 'tips_as_of'"),
+      setTipsAsOf: db.query<never, [string]>("INSERT OR REPLACE INTO meta (key, value) VALUES ('tips_as_of', ?)"),
+      rowsAfter: db.query<{ rowid: number; channel_id: number; seq: number }, [number]>("SELECT rowid, channel_id, seq FROM log WHERE rowid > ? ORDER BY rowid"),
       insert: db.query<never, [number, number, number | null, string, string | null, string, string | null, string, number]>(
         `INSERT INTO log (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
@@ -68,10 +77,35 @@ export class SqliteMessageLog {
     this.loadRecentIds(Date.now());
   }
 
+  /** The channels as stored, brought up to date with the log rows written after their tips were. */
   private loadChannels() {
     this.byName.clear();
     this.byId.clear();
+    this.dirty.clear();
     for (const row of this.q.channels.all()) this.remember({ id: row.id, name: row.name, lastSeq: row.last_seq, lastRow: row.last_row });
+    for (const row of this.q.rowsAfter.iterate(Number(this.q.tipsAsOf.get()?.value ?? 0))) {
+      const channel = this.byId.get(row.channel_id)!;
+      channel.lastSeq = row.seq;
+      channel.lastRow = row.rowid;
+      this.dirty.add(channel);
+    }
+  }
+
+  /** Writes the dirty channels' tips, as of the log's last row; call inside a transaction. */
+  private persistTips(now: number) {
+    let asOf = 0;
+    for (const channel of this.dirty) {
+      this.q.setTip.run(channel.lastSeq, channel.lastRow, channel.id);
+      asOf = Math.max(asOf, channel.lastRow ?? 0);
+    }
+    if (this.dirty.size > 0) this.q.setTipsAsOf.run(String(Math.max(asOf, Number(this.q.tipsAsOf.get()?.value ?? 0))));
+    this.dirty.clear();
+    this.tipsPersistedAt = now;
+  }
+
+  /** At close: the tips in `channels` become current, so the next start reads nothing more. */
+  close() {
+    if (this.dirty.size > 0) this.db.transaction(() => this.persistTips(Date.now()))();
   }
 
   private remember(channel: Channel) {
@@ -102,12 +136,11 @@ export class SqliteMessageLog {
   /** Stores every message of the batch in one transaction; throws (storing none) on failure. */
   appendBatch(batch: NewMessage[], now: number): Array<{ message: ChatMessage; duplicate: boolean }> {
     const added: Array<[number, string]> = [];
-    const touched = new Set<Channel>();
     const timestamp = new Date(now).toISOString();
     try {
       const results = this.db.transaction(() => {
-        const stored = batch.map((message) => this.appendOne(message, now, timestamp, added, touched));
-        for (const channel of touched) this.q.setTip.run(channel.lastSeq, channel.lastRow, channel.id);
+        const stored = batch.map((message) => this.appendOne(message, now, timestamp, added));
+        if (now - this.tipsPersistedAt >= PERSIST_TIPS_EVERY_MS) this.persistTips(now);
         return stored;
       })();
       this.recent.expire(now);
@@ -120,7 +153,7 @@ export class SqliteMessageLog {
     }
   }
 
-  private appendOne(input: NewMessage, now: number, timestamp: string, added: Array<[number, string]>, touched: Set<Channel>) {
+  private appendOne(input: NewMessage, now: number, timestamp: string, added: Array<[number, string]>) {
     const channel = this.channel(input.channel);
     if (input.clientMsgId !== null) {
       const rowid = this.recent.get(channel.id, input.clientMsgId);
@@ -134,7 +167,7 @@ export class SqliteMessageLog {
     if (seq % MARK_EVERY === 0) this.q.mark.run(channel.id, seq, row);
     channel.lastSeq = seq;
     channel.lastRow = row;
-    touched.add(channel);
+    this.dirty.add(channel);
     if (clientMsgId !== null) {
       this.recent.add(channel.id, clientMsgId, row, now);
       added.push([channel.id, clientMsgId]);

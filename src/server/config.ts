@@ -164,7 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
   const dataDir = resolve(env.ROOMZ_DATA_DIR?.trim() || "./roomz-data");
   const allowedEmailsFile = env.ALLOWED_EMAILS_FILE?.trim() || null;
   const redisUrl = env.REDIS_URL?.trim() || null;
-  if (redisUrl && !/^(redis|rediss|valkey):\/\//.test(redisUrl))
+  if (redisUrl && !/^(redis|rediss|valkey)(\+cluster)?:\/\//.test(redisUrl))
     fail("REDIS_URL", `"${redisUrl}" is not a Redis URL; use redis://host:6379 (or rediss://).`);
 
   const config: Config = {

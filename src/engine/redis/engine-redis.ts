@@ -22,16 +22,18 @@ import { LocalMembers } from "../members";
 import { REPLAY_LIMIT, replayResets } from "../replay";
 import { describeError, log } from "../../log";
 import { ChannelFeeds } from "./channel-feeds";
-import { pubsub } from "./keys";
+import { ClusterLink } from "./cluster-link";
+import { keyspace, type Keyspace } from "./keys";
 import { RedisMessageLog } from "./message-log-redis";
 import { ALIVE_TTL_MS, HEARTBEAT_MS, RedisPresence, type Forgotten } from "./presence-redis";
-import { RedisLink } from "./redis-link";
+import { isClusterUrl, RedisLink, type Link, type LinkOptions } from "./redis-link";
 import * as scripts from "./scripts";
 
 const LEAVE_WAIT_ON_CLOSE_MS = 1_000;
 
 export class RedisEngine implements Engine {
-  readonly link: RedisLink;
+  readonly link: Link;
+  readonly keys: Keyspace;
   private log: RedisMessageLog;
   private members = new LocalMembers();
   private feeds: ChannelFeeds;
@@ -50,22 +52,32 @@ export class RedisEngine implements Engine {
   private closed = false;
 
   constructor(url: string, private events: EngineEvents, readonly instance = crypto.randomUUID()) {
-    this.link = new RedisLink(url, Object.values(scripts), (message, channel) => this.received(message, channel), () => this.connected(), () => {});
-    this.log = new RedisMessageLog(this.link);
-    this.presence = new RedisPresence(this.link, instance);
+    const cluster = isClusterUrl(url);
+    const keys = (this.keys = keyspace(cluster));
+    const options: LinkOptions = {
+      url,
+      scripts: Object.values(scripts),
+      listener: (message, channel) => this.received(message, channel),
+      onConnected: () => this.connected(),
+      onDown: () => {},
+      sharded: (channel) => channel !== keys.control,
+    };
+    this.link = cluster ? new ClusterLink(options) : new RedisLink(options);
+    this.log = new RedisMessageLog(this.link, keys);
+    this.presence = new RedisPresence(this.link, keys, instance);
     this.feeds = new ChannelFeeds(this.log, {
-      subscribe: (channel) => this.link.subscribe(pubsub.feed(channel)),
-      unsubscribe: (channel) => this.link.unsubscribe(pubsub.feed(channel)),
+      subscribe: (channel) => this.link.subscribe(keys.feed(channel)),
+      unsubscribe: (channel) => this.link.unsubscribe(keys.feed(channel)),
       deliver: (channel, json) => this.events.deliver(channel, `{"type":"message","data":${json}}`),
       hasLocalSockets: (channel) => this.members.has(channel),
-      rewound: (channel) => this.events.control({ kind: "channel_rewound", channel }),
+      rewound: (channel) => void this.rewound(channel),
     });
     this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.heartbeat.unref();
   }
 
   async start(): Promise<void> {
-    this.link.want(pubsub.control);
+    this.link.want(this.keys.control);
     await this.link.start();
   }
 
@@ -93,14 +105,31 @@ export class RedisEngine implements Engine {
     }
   }
 
-  private noteEpoch(epoch: string) {
-    if (this.epoch !== null && epoch !== this.epoch) {
+  /** Returns true when the epoch changed (every local channel was then told to resume). */
+  private noteEpoch(epoch: string): boolean {
+    const changed = this.epoch !== null && epoch !== this.epoch;
+    if (changed) {
       log.warn("redis: the dataset's epoch changed (Redis was flushed or replaced); channels start again from seq 1");
       this.feeds.reset();
       // Their clients hold seqs of the old dataset: they resume, and the new epoch resets them.
       for (const channel of this.members.channelNames()) this.events.control({ kind: "channel_rewound", channel });
     }
     this.epoch = epoch;
+    return changed;
+  }
+
+  /**
+   * The channel's store went back (an append got a seq this instance had delivered). A
+   * flushed Redis looks the same, so the epoch is read first (the append script no longer
+   * touches it: it lives in another slot): a new epoch tells every channel at once; else
+   * only this channel's connections resume.
+   */
+  private async rewound(channel: string) {
+    try {
+      const { epoch } = await this.presence.heartbeat(crypto.randomUUID());
+      if (this.noteEpoch(epoch)) return;
+    } catch {}
+    this.events.control({ kind: "channel_rewound", channel });
   }
 
   private forget(forgotten: Forgotten[]) {
@@ -114,9 +143,9 @@ export class RedisEngine implements Engine {
   }
 
   private received(message: string, channel: string) {
-    if (channel === pubsub.control) return this.receivedControl(message);
-    if (!channel.startsWith(pubsub.feedPrefix)) return;
-    const userChannel = channel.slice(pubsub.feedPrefix.length);
+    if (channel === this.keys.control) return this.receivedControl(message);
+    const userChannel = this.keys.channelOfFeed(channel);
+    if (userChannel === null) return;
     const space = message.indexOf(" ");
     if (message[0] === "m") {
       this.feeds.offer(userChannel, Number(message.slice(1, space)), message.slice(space + 1));
@@ -146,7 +175,6 @@ export class RedisEngine implements Engine {
       .append(message, Date.now())
       .then(
         (stored) => {
-          this.noteEpoch(stored.epoch);
           safely(() => onStored({ message: stored.message, duplicate: stored.duplicate }));
           this.feeds.appendFinished(token, stored.duplicate ? null : { seq: stored.message.seq, json: stored.json });
         },
@@ -227,12 +255,12 @@ export class RedisEngine implements Engine {
 
   broadcastEvent(channel: string, frame: string, exceptConnectionId: string): void {
     this.events.presence(channel, frame, exceptConnectionId);
-    this.link.run("PUBLISH", [pubsub.feed(channel), `e${this.instance} ${exceptConnectionId} ${frame}`]).catch(() => {});
+    this.link.run(this.keys.publish, [this.keys.feed(channel), `e${this.instance} ${exceptConnectionId} ${frame}`]).catch(() => {});
   }
 
   async control(event: ControlEvent) {
     this.events.control(event);
-    await this.link.run("PUBLISH", [pubsub.control, JSON.stringify({ origin: this.instance, event })]);
+    await this.link.run("PUBLISH", [this.keys.control, JSON.stringify({ origin: this.instance, event })]);
   }
 
   healthy(): boolean {

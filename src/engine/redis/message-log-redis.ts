@@ -6,8 +6,8 @@
  */
 import type { ChatMessage } from "../../protocol";
 import type { NewMessage } from "../engine";
-import { keys, pubsub } from "./keys";
-import type { RedisLink } from "./redis-link";
+import type { Keyspace } from "./keys";
+import type { Link } from "./redis-link";
 import { APPEND } from "./scripts";
 
 /** How long a client_msg_id is remembered; the contract asks for at least 24 hours. */
@@ -24,11 +24,10 @@ export interface Appended {
   message: ChatMessage;
   json: string;
   duplicate: boolean;
-  epoch: string;
 }
 
 export class RedisMessageLog {
-  constructor(private link: RedisLink) {}
+  constructor(private link: Link, private keys: Keyspace) {}
 
   /** Stores the message with the channel's next seq (or finds its client_msg_id). */
   async append(input: NewMessage, now: number): Promise<Appended> {
@@ -46,25 +45,31 @@ export class RedisMessageLog {
     const json = JSON.stringify(draft);
     const at = json.indexOf('"seq":-1');
     const hasId = input.clientMsgId !== null;
-    const [duplicate, stored, epoch] = await this.link.script<[number, string, string]>(
+    const keys = this.keys;
+    const before = json.slice(0, at + 6);
+    const after = json.slice(at + 8);
+    const [duplicate, stored] = await this.link.script<[number, string | number]>(
       APPEND,
-      [keys.seq(input.channel), keys.log(input.channel), keys.clientMsgId(input.channel, input.clientMsgId ?? ""), keys.epoch],
-      [json.slice(0, at + 6), json.slice(at + 8), String(CLIENT_MSG_ID_TTL_SECONDS), pubsub.feed(input.channel), crypto.randomUUID(), hasId ? "1" : "0"],
+      [keys.seq(input.channel), keys.log(input.channel), keys.clientMsgId(input.channel, input.clientMsgId ?? "")],
+      [before, after, String(CLIENT_MSG_ID_TTL_SECONDS), keys.feed(input.channel), hasId ? "1" : "0", keys.publish],
     );
-    return { message: JSON.parse(stored) as ChatMessage, json: stored, duplicate: duplicate === 1, epoch };
+    if (duplicate === 1) return { message: JSON.parse(String(stored)) as ChatMessage, json: String(stored), duplicate: true };
+    // A new message: the script answers only its seq, and the JSON is what it stored.
+    draft.seq = Number(stored);
+    return { message: draft, json: before + draft.seq + after, duplicate: false };
   }
 
   /** The newest `limit` messages below `before`, ascending, and whether older ones exist. */
   async history(channel: string, before: number | null, limit: number) {
     const max = before === null ? "+inf" : `(${before}`;
-    const rows = await this.link.run<string[]>("ZREVRANGEBYSCORE", [keys.log(channel), max, "-inf", "LIMIT", "0", String(limit + 1)]);
+    const rows = await this.link.run<string[]>("ZREVRANGEBYSCORE", [this.keys.log(channel), max, "-inf", "LIMIT", "0", String(limit + 1)]);
     return { messages: rows.slice(0, limit).reverse().map(parse), hasMore: rows.length > limit };
   }
 
   /** The newest `limit` messages in (since, upTo], ascending, and whether that is all of them. */
   async since(channel: string, since: number, upTo: number, limit: number) {
     if (upTo <= since) return { messages: [], complete: true };
-    const rows = await this.link.run<string[]>("ZREVRANGEBYSCORE", [keys.log(channel), String(upTo), `(${since}`, "LIMIT", "0", String(limit + 1)]);
+    const rows = await this.link.run<string[]>("ZREVRANGEBYSCORE", [this.keys.log(channel), String(upTo), `(${since}`, "LIMIT", "0", String(limit + 1)]);
     return { messages: rows.slice(0, limit).reverse().map(parse), complete: rows.length <= limit };
   }
 
@@ -73,7 +78,7 @@ export class RedisMessageLog {
     const out: StoredMessage[] = [];
     let from = after;
     for (;;) {
-      const rows = await this.link.run<string[]>("ZRANGEBYSCORE", [keys.log(channel), `(${from}`, upTo === null ? "+inf" : String(upTo), "LIMIT", "0", String(RANGE_PAGE)]);
+      const rows = await this.link.run<string[]>("ZRANGEBYSCORE", [this.keys.log(channel), `(${from}`, upTo === null ? "+inf" : String(upTo), "LIMIT", "0", String(RANGE_PAGE)]);
       for (const json of rows) out.push({ seq: seqOf(json), json });
       if (rows.length < RANGE_PAGE) return out;
       from = out[out.length - 1].seq;
@@ -81,7 +86,7 @@ export class RedisMessageLog {
   }
 
   async lastSeq(channel: string): Promise<number> {
-    return Number((await this.link.run<string | null>("GET", [keys.seq(channel)])) ?? 0);
+    return Number((await this.link.run<string | null>("GET", [this.keys.seq(channel)])) ?? 0);
   }
 }
 

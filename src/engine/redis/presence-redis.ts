@@ -7,8 +7,8 @@
 import type { ConnectionInfo } from "../../protocol";
 import type { Member } from "../engine";
 import { log } from "../../log";
-import { keys } from "./keys";
-import type { RedisLink } from "./redis-link";
+import type { Keyspace } from "./keys";
+import type { Link } from "./redis-link";
 import { HEARTBEAT, JOIN, LEAVE, REAP_CHANNEL, RENAME } from "./scripts";
 
 export const HEARTBEAT_MS = 5_000;
@@ -29,38 +29,44 @@ interface Entry {
 }
 
 export class RedisPresence {
-  constructor(private link: RedisLink, readonly instance: string) {}
+  constructor(private link: Link, private keys: Keyspace, readonly instance: string) {}
 
-  /** Adds the member; returns every connection of its channel, by connected_at. */
+  /**
+   * Adds the member; returns every connection of its channel, by connected_at. The
+   * instance's set of channels (another slot) is written first, so a survivor that reaps
+   * this instance finds every channel it has entries in. Both commands are sent at once:
+   * the set's SADD and SREM (from `leave`) reach its node in the order they are called.
+   */
   async join(member: Member): Promise<ConnectionInfo[]> {
-    const flat = await this.link.script<string[]>(JOIN, [keys.presence(member.channel), keys.instanceChannels(this.instance)], [
-      member.connectionId,
-      this.entry(member, member.displayName),
-      member.channel,
+    const keys = this.keys;
+    const [, flat] = await Promise.all([
+      this.link.run("SADD", [keys.instanceChannels(this.instance), member.channel]),
+      this.link.script<string[]>(JOIN, [this.keys.presence(member.channel)], [member.connectionId, this.entry(member, member.displayName)]),
     ]);
     return connectionsFrom(flat);
   }
 
   /** Removes the member; `lastHere` when no other member of its channel is on this instance. */
   async leave(member: Member, lastHere: boolean): Promise<number> {
-    return this.link.script<number>(LEAVE, [keys.presence(member.channel), keys.instanceChannels(this.instance)], [
-      member.connectionId,
-      member.channel,
-      lastHere ? "1" : "0",
+    const keys = this.keys;
+    const [remaining] = await Promise.all([
+      this.link.script<number>(LEAVE, [this.keys.presence(member.channel)], [member.connectionId]),
+      lastHere ? this.link.run("SREM", [keys.instanceChannels(this.instance), member.channel]) : null,
     ]);
+    return remaining;
   }
 
   async rename(member: Member, displayName: string | null): Promise<void> {
-    await this.link.script(RENAME, [keys.presence(member.channel)], [member.connectionId, this.entry(member, displayName)]);
+    await this.link.script(RENAME, [this.keys.presence(member.channel)], [member.connectionId, this.entry(member, displayName)]);
   }
 
   async connectionIds(channel: string): Promise<string[]> {
-    return this.link.run<string[]>("HKEYS", [keys.presence(channel)]);
+    return this.link.run<string[]>("HKEYS", [this.keys.presence(channel)]);
   }
 
   /** Renews this instance's key; returns whether it had to be re-added (it was reaped) and the epoch. */
   async heartbeat(epochCandidate: string): Promise<{ readded: boolean; epoch: string }> {
-    const [added, epoch] = await this.link.script<[number, string]>(HEARTBEAT, [keys.alive(this.instance), keys.instances, keys.epoch], [
+    const [added, epoch] = await this.link.script<[number, string]>(HEARTBEAT, [this.keys.alive(this.instance), this.keys.instances, this.keys.epoch], [
       this.instance,
       String(ALIVE_TTL_MS),
       epochCandidate,
@@ -82,16 +88,16 @@ export class RedisPresence {
 
   /** Forgets the connections of every instance whose heartbeat is gone. */
   async reapDead(): Promise<Forgotten[]> {
-    const ids = (await this.link.run<string[]>("SMEMBERS", [keys.instances])).filter((id) => id !== this.instance);
-    const alive = await Promise.all(ids.map((id) => this.link.run<number | boolean>("EXISTS", [keys.alive(id)])));
+    const ids = (await this.link.run<string[]>("SMEMBERS", [this.keys.instances])).filter((id) => id !== this.instance);
+    const alive = await Promise.all(ids.map((id) => this.link.run<number | boolean>("EXISTS", [this.keys.alive(id)])));
     const forgotten: Forgotten[] = [];
     for (let i = 0; i < ids.length; i++) {
       if (alive[i]) continue;
-      const claimed = await this.link.run("SET", [keys.reaping(ids[i]), this.instance, "NX", "PX", String(REAP_CLAIM_MS)]);
+      const claimed = await this.link.run("SET", [this.keys.reaping(ids[i]), this.instance, "NX", "PX", String(REAP_CLAIM_MS)]);
       if (claimed !== "OK") continue;
       const removed = await this.removeInstance(ids[i]);
       forgotten.push(...removed);
-      await this.link.run("SREM", [keys.instances, ids[i]]);
+      await this.link.run("SREM", [this.keys.instances, ids[i]]);
       log.info(`redis: cleaned up after instance ${ids[i]} (no heartbeat): forgot ${removed.length} connection${removed.length === 1 ? "" : "s"}`);
     }
     return forgotten;
@@ -100,19 +106,19 @@ export class RedisPresence {
   /** Leaves cleanly: this instance's entries and keys go. */
   async close(): Promise<void> {
     await this.removeInstance(this.instance);
-    await this.link.run("SREM", [keys.instances, this.instance]);
-    await this.link.run("DEL", [keys.alive(this.instance)]);
+    await this.link.run("SREM", [this.keys.instances, this.instance]);
+    await this.link.run("DEL", [this.keys.alive(this.instance)]);
   }
 
   private async removeInstance(instance: string): Promise<Forgotten[]> {
-    const channels = await this.link.run<string[]>("SMEMBERS", [keys.instanceChannels(instance)]);
+    const channels = await this.link.run<string[]>("SMEMBERS", [this.keys.instanceChannels(instance)]);
     const forgotten: Forgotten[] = [];
     for (const channel of channels) {
-      const [remaining, ...removed] = await this.link.script<[number, ...string[]]>(REAP_CHANNEL, [keys.presence(channel)], [instance]);
+      const [remaining, ...removed] = await this.link.script<[number, ...string[]]>(REAP_CHANNEL, [this.keys.presence(channel)], [instance]);
       // Announced one by one, so the counts step down to what is left.
       removed.forEach((connectionId, i) => forgotten.push({ channel, connectionId, remaining: remaining + removed.length - 1 - i }));
     }
-    await this.link.run("DEL", [keys.instanceChannels(instance)]);
+    await this.link.run("DEL", [this.keys.instanceChannels(instance)]);
     return forgotten;
   }
 

@@ -21,7 +21,45 @@ const SUBSCRIBE_CHUNK = 500;
 
 export type PubSubListener = (message: string, channel: string) => void;
 
-export class RedisLink {
+/** What the engine needs from its connections to Redis: a single node's or a cluster's. */
+export interface Link {
+  /** True on a Redis Cluster (keys.ts's cluster layout, sharded feeds). */
+  readonly cluster: boolean;
+  readonly up: boolean;
+  /** When the link went down, or null while it is up. */
+  readonly downAt: number | null;
+  /** Connects; resolves once up, or after the first failed attempt (retrying continues). */
+  start(): Promise<void>;
+  /** Runs one command; rejects with EngineUnavailable when Redis can't be reached. */
+  run<T = unknown>(command: string, args: string[]): Promise<T>;
+  /** Runs a Lua script (by its SHA1, loaded at connection). */
+  script<T = unknown>(source: string, keys: string[], args: string[]): Promise<T>;
+  /** Subscribes at the next (re)connection, and after every one. */
+  want(channel: string): void;
+  /** Subscribes now (when up) and after every reconnect. */
+  subscribe(channel: string): Promise<void>;
+  unsubscribe(channel: string): void;
+  close(): Promise<void>;
+}
+
+export interface LinkOptions {
+  url: string;
+  scripts: string[];
+  listener: PubSubListener;
+  /** Runs after the connections are open and subscribed, before the link counts as up. */
+  onConnected: () => Promise<void>;
+  onDown: () => void;
+  /** On a cluster: whether a pub/sub channel is sharded (SSUBSCRIBE) rather than plain. */
+  sharded: (channel: string) => boolean;
+}
+
+/** `redis+cluster://` (or `rediss+cluster://`): a Redis Cluster, given by one or more of its nodes. */
+export function isClusterUrl(url: string): boolean {
+  return /^[a-z]+\+cluster:\/\//i.test(url);
+}
+
+export class RedisLink implements Link {
+  readonly cluster = false;
   private cmd: RedisClient | null = null;
   private sub: RedisClient | null = null;
   private generation = 0;
@@ -37,17 +75,13 @@ export class RedisLink {
   private downSince: number | null = Date.now();
   private warned = false;
 
-  /**
-   * @param onConnected runs after both connections are open and subscribed, before the
-   *   link counts as up (the engine checks the epoch and resynchronises there).
-   */
-  constructor(
-    private url: string,
-    private scripts: string[],
-    private listener: PubSubListener,
-    private onConnected: () => Promise<void>,
-    private onDown: () => void,
-  ) {
+  private url: string;
+  private listener: PubSubListener;
+
+  /** `options.onConnected`: the engine checks the epoch and resynchronises there. */
+  constructor(private options: LinkOptions) {
+    this.url = options.url;
+    this.listener = options.listener;
     this.watchdog = setInterval(() => this.checkStall(), 1_000);
     this.watchdog.unref();
   }
@@ -78,14 +112,16 @@ export class RedisLink {
     this.sub = sub;
     try {
       await Promise.all([cmd.connect(), sub.connect()]);
+      if (String(await cmd.send("INFO", ["cluster"])).includes("cluster_enabled:1"))
+        throw new Error("it is a Redis Cluster node: set REDIS_URL=redis+cluster://host:port[,host:port...]");
       const channels = [...this.wanted];
       for (let i = 0; i < channels.length; i += SUBSCRIBE_CHUNK)
         await sub.subscribe(channels.slice(i, i + SUBSCRIBE_CHUNK), this.listener);
       // Loaded before any use: a NOSCRIPT retry would reorder a connection's appends.
-      await Promise.all(this.scripts.map((source) => cmd.send("SCRIPT", ["LOAD", source])));
+      await Promise.all(this.options.scripts.map((source) => cmd.send("SCRIPT", ["LOAD", source])));
       this.lastProgress = Date.now();
       this.isUp = true; // scripts in onConnected need the link
-      await this.onConnected();
+      await this.options.onConnected();
       if (generation !== this.generation) return;
       log.info(`redis: connected to ${redact(this.url)}`);
       this.downSince = null;
@@ -107,7 +143,7 @@ export class RedisLink {
     this.warned = true;
     this.downSince ??= Date.now();
     this.drop();
-    if (wasUp) this.onDown();
+    if (wasUp) this.options.onDown();
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       void this.connect();

@@ -5,44 +5,41 @@
  */
 
 /**
- * Stores a message. KEYS: seq, log, client_msg_id key, epoch.
- * ARGV: JSON before the seq, JSON after it, de-dup TTL (s), feed channel, epoch candidate,
- * "1" when the message has a client_msg_id.
- * Returns {duplicate (0/1), message JSON, epoch}. Publishing from inside the script puts
- * the feed in exactly seq order.
+ * Stores a message. KEYS: seq, log, client_msg_id key (all of the channel's slot).
+ * ARGV: JSON before the seq, JSON after it, de-dup TTL (s), feed channel, "1" when the
+ * message has a client_msg_id, PUBLISH or SPUBLISH.
+ * Returns {0, seq} for a new message, {1, stored JSON} for a known client_msg_id.
+ * Publishing from inside the script puts the feed in exactly seq order. No global key:
+ * the script runs on whichever node owns the channel.
  */
 export const APPEND = `
-local epoch = redis.call('GET', KEYS[4])
-if not epoch then
-  epoch = ARGV[5]
-  redis.call('SET', KEYS[4], epoch)
-end
-if ARGV[6] == '1' then
+if ARGV[5] == '1' then
   local existing = redis.call('GET', KEYS[3])
   if existing then
     local stored = redis.call('ZRANGEBYSCORE', KEYS[2], existing, existing)
-    if stored[1] then return {1, stored[1], epoch} end
+    if stored[1] then return {1, stored[1]} end
   end
 end
 local seq = redis.call('INCR', KEYS[1])
 local body = ARGV[1] .. seq .. ARGV[2]
 redis.call('ZADD', KEYS[2], seq, body)
-if ARGV[6] == '1' then redis.call('SET', KEYS[3], seq, 'EX', ARGV[3]) end
-redis.call('PUBLISH', ARGV[4], 'm' .. seq .. ' ' .. body)
-return {0, body, epoch}
+if ARGV[5] == '1' then redis.call('SET', KEYS[3], seq, 'EX', ARGV[3]) end
+redis.call(ARGV[6], ARGV[4], 'm' .. seq .. ' ' .. body)
+return {0, seq}
 `;
 
-/** KEYS: presence, instance channels. ARGV: connection id, entry, channel. Returns HGETALL. */
+/**
+ * KEYS: presence. ARGV: connection id, entry. Returns HGETALL. (The channel goes into the
+ * instance's set first, by its own command: that set lives in another slot.)
+ */
 export const JOIN = `
-redis.call('SADD', KEYS[2], ARGV[3])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return redis.call('HGETALL', KEYS[1])
 `;
 
-/** KEYS: presence, instance channels. ARGV: connection id, channel, "1" when the instance has no other. Returns HLEN. */
+/** KEYS: presence. ARGV: connection id. Returns HLEN. */
 export const LEAVE = `
 redis.call('HDEL', KEYS[1], ARGV[1])
-if ARGV[3] == '1' then redis.call('SREM', KEYS[2], ARGV[2]) end
 return redis.call('HLEN', KEYS[1])
 `;
 

@@ -11,7 +11,7 @@ import { RedisEngine } from "./engine-redis";
 export async function createRedisStore(url: string, events: EngineEvents): Promise<Store> {
   const engine = new RedisEngine(url, events);
   await engine.start();
-  const auth = new RedisAuthStore(engine.link);
+  const auth = new RedisAuthStore(engine.link, engine.keys);
   return {
     engine,
     auth,

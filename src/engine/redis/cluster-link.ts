@@ -1,0 +1,270 @@
+/**
+ * The engine's connections to a Redis Cluster (REDIS_URL=redis+cluster://h1:p1,h2:p2),
+ * with the same contract as RedisLink: while any part of it is broken every command
+ * fails at once (EngineUnavailable), and the link rebuilds itself in the background,
+ * resubscribes, and only then reports itself up again.
+ *
+ * Bun's own client can't follow a cluster (no MOVED/ASK, no sharded subscribe), so this
+ * uses ioredis' Cluster: it routes each command to the node owning its key's slot,
+ * follows MOVED/ASK during a slot migration, and keeps one sharded subscriber per primary
+ * (`shardedSubscribers`). What it would otherwise do on its own is switched off where it
+ * could break the engine's guarantees:
+ * - no offline queue, no retry of a command whose connection closed
+ *   (`retryDelayOnFailover: 0`): the script may have run, and a blind retry would store
+ *   a message twice; the sender gets `unavailable` and resends with its client_msg_id;
+ * - no silent reconnection (`clusterRetryStrategy: null`): a node's command or
+ *   subscriber connection that drops (`-node`) takes the whole link down, like RedisLink's
+ *   pair, so every feed resynchronises after the fresh connection instead of missing what
+ *   was published meanwhile.
+ */
+import type { Cluster, ClusterOptions } from "ioredis";
+import { EngineUnavailable } from "../engine";
+import { describeError, log } from "../../log";
+import type { Link, LinkOptions } from "./redis-link";
+
+const CONNECT_TIMEOUT_MS = 2_000;
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 1_000;
+const STALL_LIMIT_MS = 5_000;
+const SUBSCRIBE_AT_ONCE = 200;
+
+export interface ClusterAddress {
+  seeds: Array<{ host: string; port: number }>;
+  username?: string;
+  password?: string;
+  tls: boolean;
+}
+
+/** `redis+cluster://[user:password@]host:port[,host:port...]` (`rediss+cluster://` for TLS). */
+export function parseClusterUrl(url: string): ClusterAddress {
+  const match = /^(redis|rediss|valkey)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?$/i.exec(url.trim());
+  if (!match) throw new Error(`"${redact(url)}" is not a cluster URL: use redis+cluster://host:port[,host:port...]`);
+  const [, scheme, auth, hosts] = match;
+  const seeds = hosts.split(",").map((hostPort) => {
+    const at = hostPort.lastIndexOf(":");
+    const host = at > 0 ? hostPort.slice(0, at).replace(/^\[|\]$/g, "") : hostPort;
+    const port = at > 0 ? Number(hostPort.slice(at + 1)) : 6379;
+    if (!host || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`"${hostPort}" in REDIS_URL is not host:port`);
+    return { host, port };
+  });
+  let username: string | undefined;
+  let password: string | undefined;
+  if (auth !== undefined) {
+    const colon = auth.indexOf(":");
+    username = colon >= 0 ? decodeURIComponent(auth.slice(0, colon)) || undefined : decodeURIComponent(auth) || undefined;
+    password = colon >= 0 ? decodeURIComponent(auth.slice(colon + 1)) || undefined : undefined;
+  }
+  return { seeds, username, password, tls: scheme.toLowerCase() === "rediss" };
+}
+
+export class ClusterLink implements Link {
+  readonly cluster = true;
+  private client: Cluster | null = null;
+  private generation = 0;
+  private isUp = false;
+  private closed = false;
+  private retryMs = RETRY_MIN_MS;
+  private retryTimer: Timer | null = null;
+  private wanted = new Set<string>();
+  private inFlight = 0;
+  private lastProgress = Date.now();
+  private watchdog: Timer;
+  private scriptShas = new Map<string, string>();
+  private downSince: number | null = Date.now();
+  private warned = false;
+  private address: ClusterAddress;
+  private where: string;
+
+  constructor(private options: LinkOptions) {
+    this.address = parseClusterUrl(options.url);
+    this.where = this.address.seeds.map((s) => `${s.host}:${s.port}`).join(",");
+    this.watchdog = setInterval(() => this.checkStall(), 1_000);
+    this.watchdog.unref();
+  }
+
+  get up(): boolean {
+    return this.isUp;
+  }
+
+  get downAt(): number | null {
+    return this.downSince;
+  }
+
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    const generation = ++this.generation;
+    try {
+      const { Cluster } = await import("ioredis");
+      const { username, password, tls } = this.address;
+      const options: ClusterOptions = {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        enableReadyCheck: true,
+        enableAutoPipelining: true,
+        // Auto-pipelined, an SSUBSCRIBE goes out on the slot's command connection instead of
+        // its sharded subscriber, and that channel's messages never arrive here (seen: 1
+        // channel in 9 silently deaf). ioredis 6.0.0 exempts SUBSCRIBE, not these.
+        autoPipeliningIgnoredCommands: ["ssubscribe", "sunsubscribe"],
+        shardedSubscribers: true,
+        clusterRetryStrategy: () => null,
+        retryDelayOnFailover: 0,
+        retryDelayOnClusterDown: 0,
+        slotsRefreshTimeout: CONNECT_TIMEOUT_MS,
+        redisOptions: { username, password, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 0, ...(tls ? { tls: {} } : {}) },
+      };
+      const client = new Cluster(this.address.seeds, options);
+      this.client = client;
+      client.on("error", () => {}); // each failure also ends in "end" or "-node", handled below
+      client.on("end", () => this.lost(generation, "cluster connection ended"));
+      // While connecting, ioredis swaps the seeds for the nodes the cluster names; after
+      // that, a node's connection that goes is a break in delivery.
+      let connected = false;
+      client.on("-node", (_redis: unknown, key?: string) => connected && this.lost(generation, `lost the connection to ${key ?? "a node"}`));
+      // ioredis replaces a sharded subscriber when the slots move, without a word about
+      // what was published meanwhile: the same as a lost connection.
+      client.on("-subscriber", () => connected && this.lost(generation, "a sharded subscriber was replaced"));
+      client.on("message", (channel: string, message: string) => this.options.listener(message, channel));
+      client.on("smessage", (channel: string, message: string) => this.options.listener(message, channel));
+      await client.connect();
+      connected = true;
+      if (generation !== this.generation) return;
+      // Scripts live per node: loaded on every primary before any use (a NOSCRIPT retry
+      // would reorder a channel's appends).
+      const primaries = client.nodes("master");
+      await Promise.all(primaries.flatMap((node) => this.options.scripts.map((source) => node.script("LOAD", source))));
+      await this.subscribeAll(client, [...this.wanted]);
+      if (generation !== this.generation) return;
+      this.lastProgress = Date.now();
+      this.isUp = true; // scripts in onConnected need the link
+      await this.options.onConnected();
+      if (generation !== this.generation) return;
+      log.info(`redis: connected to the cluster at ${this.where} (${primaries.length} primaries)`);
+      this.downSince = null;
+      this.warned = false;
+      this.retryMs = RETRY_MIN_MS;
+    } catch (error) {
+      if (generation !== this.generation) return;
+      this.lost(generation, describeError(error));
+    }
+  }
+
+  private async subscribeAll(client: Cluster, channels: string[]) {
+    const plain = channels.filter((c) => !this.options.sharded(c));
+    if (plain.length > 0) await client.subscribe(...plain);
+    const sharded = channels.filter((c) => this.options.sharded(c));
+    // One SSUBSCRIBE per channel (the channels of one call must share a slot).
+    for (let i = 0; i < sharded.length; i += SUBSCRIBE_AT_ONCE)
+      await Promise.all(sharded.slice(i, i + SUBSCRIBE_AT_ONCE).map((c) => client.ssubscribe(c)));
+  }
+
+  /** Everything goes together: a half-working link can't keep delivery exact. */
+  private lost(generation: number, why: string) {
+    if (generation !== this.generation || this.closed) return;
+    this.generation++;
+    const wasUp = this.isUp;
+    this.isUp = false;
+    if (wasUp || !this.warned) log.warn(`redis: cluster unreachable at ${this.where} (${why}); retrying`);
+    this.warned = true;
+    this.downSince ??= Date.now();
+    this.drop();
+    if (wasUp) this.options.onDown();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.connect();
+    }, this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+  }
+
+  private drop() {
+    const client = this.client;
+    this.client = null;
+    this.inFlight = 0;
+    if (!client) return;
+    client.removeAllListeners();
+    client.on("error", () => {});
+    client.disconnect();
+  }
+
+  private checkStall() {
+    if (this.isUp && this.inFlight > 0 && Date.now() - this.lastProgress > STALL_LIMIT_MS)
+      this.lost(this.generation, `no reply for ${STALL_LIMIT_MS / 1000} s`);
+  }
+
+  async run<T = unknown>(command: string, args: string[]): Promise<T> {
+    const client = this.client;
+    if (!this.isUp || !client) throw new EngineUnavailable();
+    if (this.inFlight === 0) this.lastProgress = Date.now();
+    this.inFlight++;
+    try {
+      return (await client.call(command, ...args)) as T;
+    } catch (error) {
+      if (isUnavailable(error)) throw new EngineUnavailable();
+      throw error;
+    } finally {
+      if (client === this.client) {
+        this.inFlight--;
+        this.lastProgress = Date.now();
+      }
+    }
+  }
+
+  async script<T = unknown>(source: string, keys: string[], args: string[]): Promise<T> {
+    let sha = this.scriptShas.get(source);
+    if (!sha) this.scriptShas.set(source, (sha = new Bun.CryptoHasher("sha1").update(source).digest("hex")));
+    try {
+      return await this.run<T>("EVALSHA", [sha, String(keys.length), ...keys, ...args]);
+    } catch (error) {
+      if (!String((error as Error).message).includes("NOSCRIPT")) throw error;
+      return this.run<T>("EVAL", [source, String(keys.length), ...keys, ...args]);
+    }
+  }
+
+  want(channel: string): void {
+    this.wanted.add(channel);
+  }
+
+  async subscribe(channel: string): Promise<void> {
+    this.wanted.add(channel);
+    const client = this.client;
+    if (!this.isUp || !client) throw new EngineUnavailable();
+    try {
+      await this.subscribeAll(client, [channel]);
+    } catch (error) {
+      throw isUnavailable(error) ? new EngineUnavailable() : error;
+    }
+  }
+
+  unsubscribe(channel: string): void {
+    this.wanted.delete(channel);
+    const client = this.client;
+    if (!this.isUp || !client) return;
+    (this.options.sharded(channel) ? client.sunsubscribe(channel) : client.unsubscribe(channel)).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.isUp = false;
+    clearInterval(this.watchdog);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.drop();
+  }
+}
+
+/**
+ * Anything but a plain error reply from Redis means the cluster can't serve the command
+ * now: a closed connection, a cluster not ready, or a node answering that the cluster is
+ * down or its slot is moving (CLUSTERDOWN, TRYAGAIN, LOADING, MASTERDOWN).
+ */
+function isUnavailable(error: unknown): boolean {
+  const e = error as { name?: string; message?: string };
+  if (e?.name !== "ReplyError") return true;
+  return /^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|MOVED|ASK)\b/.test(e.message ?? "");
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, "//***@");
+}

@@ -1,0 +1,150 @@
+/**
+ * PROTOCOL.md section 4 on a Redis Cluster: two Roomz instances on three real primaries
+ * (REDIS_URL=redis+cluster://...) behave, for users, like one server. Each channel's keys
+ * share one slot, and channels spread over every primary.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { keyspace } from "../../src/engine/redis/keys";
+import { startRedisCluster, type RedisCluster } from "../helpers/redis-cluster";
+import { startServer, type TestServer } from "../helpers/server";
+import { WsClient } from "../helpers/ws-client";
+import { connectEverywhere, freshUser, healthStatus, JWT_SECRET_KEY, quiet, USERS } from "./support";
+
+let cluster: RedisCluster;
+let servers: TestServer[] = [];
+
+function startInstance(): Promise<TestServer> {
+  return startServer({
+    env: {
+      REDIS_URL: cluster.url,
+      ALLOWED_EMAILS: USERS.join(","),
+      JWT_SECRET_KEY,
+      MAGIC_LINK_RATE_LIMIT: "1000",
+      MAGIC_LINK_IP_RATE_LIMIT: "100000",
+      MESSAGE_RATE_LIMIT: "100000",
+    },
+  });
+}
+
+async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(50);
+  }
+}
+
+const run = (seqs: number[], from: number, count: number) => expect(seqs).toEqual(Array.from({ length: count }, (_, i) => from + i));
+
+beforeAll(async () => {
+  cluster = await startRedisCluster(3, { persistent: true });
+  servers = await Promise.all([startInstance(), startInstance()]);
+}, 30_000);
+afterAll(async () => {
+  for (const server of servers) expect(quiet(server)).toBe(true);
+  await Promise.all(servers.map((s) => s.stop()));
+  await cluster?.stop();
+});
+
+describe("two instances on a three-node Redis Cluster", () => {
+  test("concurrent sends through both instances: every connection gets every message once, in seq order; acks precede own copies; each channel in one slot, channels on every primary", async () => {
+    const users = Array.from({ length: 9 }, () => freshUser());
+    const PER = 20;
+    await Promise.all(
+      users.map(async (email) => {
+        const { clients } = await connectEverywhere(servers, email);
+        const acks = await Promise.all(clients.flatMap((c, ci) => Array.from({ length: PER }, (_, i) => c.request("message", { content: `${ci}|${i}` }, { timeoutMs: 20_000 }))));
+        for (const reply of acks) expect(reply.type).toBe("ack");
+        for (const c of clients) {
+          const messages = await c.waitForMessages(PER * 2);
+          run(messages.map((m) => m.seq), 1, PER * 2);
+          const position = new Map<number, number>();
+          c.frames.forEach((f, i) => f.type === "message" && position.set(f.data.seq, i));
+          c.frames.forEach((f, i) => {
+            if (f.type === "ack" && typeof f.data?.seq === "number") expect(i).toBeLessThan(position.get(f.data.seq)!);
+          });
+        }
+        await Bun.sleep(100);
+        for (const c of clients) expect(c.messages().length).toBe(PER * 2);
+        for (const c of clients) c.close();
+      }),
+    );
+    // Every key of a channel is in the channel's slot, on the node that owns it.
+    const keys = keyspace(true);
+    const owners = new Set<number>();
+    for (const email of users) {
+      const channel = `user:${email}`;
+      const owner = await cluster.ownerOf(keys.seq(channel));
+      owners.add(owner.port);
+      const slots = await Promise.all([keys.seq(channel), keys.log(channel), keys.presence(channel), keys.feed(channel), keys.clientMsgId(channel, "x")].map((k) => owner.command("CLUSTER", ["KEYSLOT", k])));
+      expect(new Set(slots).size).toBe(1);
+      expect(await owner.command("GET", [keys.seq(channel)])).toBe(String(PER * 2));
+      expect(Number(await owner.command("ZCARD", [keys.log(channel)]))).toBe(PER * 2);
+    }
+    // These nine channels (always the same: the suite's first nine users) fall on all three primaries.
+    expect(owners.size).toBe(3);
+  }, 40_000);
+
+  test("client_msg_id: racing one id through both instances stores one message", async () => {
+    const { clients } = await connectEverywhere([...servers, ...servers], freshUser());
+    const id = crypto.randomUUID();
+    const replies = await Promise.all(clients.map((c, i) => c.request("message", { content: `try ${i}`, client_msg_id: id })));
+    expect(replies.map((r) => r.type)).toEqual(["ack", "ack", "ack", "ack"]);
+    expect(replies.filter((r) => !r.data.duplicate).length).toBe(1);
+    expect(new Set(replies.map((r) => `${r.data.id}/${r.data.seq}/${r.data.timestamp}`)).size).toBe(1);
+    await Bun.sleep(300);
+    for (const c of clients) expect(c.messages().length).toBe(1);
+  });
+
+  test("history, since and epoch replays see both instances' messages; a since above the tip resets", async () => {
+    const { jwt, clients } = await connectEverywhere(servers, freshUser());
+    for (const [i, c] of [...clients, ...clients].entries()) await c.sendMessage(`m${i}`);
+    const page = await clients[1].request("history", { limit: 10 });
+    expect(page.data.messages.map((m: any) => m.content)).toEqual(["m0", "m1", "m2", "m3"]);
+    const epoch = clients[0].authenticated.data.epoch;
+    expect(clients[1].authenticated.data.epoch).toBe(epoch);
+    const late = await WsClient.connect(servers[1].wsUrl, { jwt, since: 2, epoch });
+    expect(late.replay!.data).toMatchObject({ complete: true, reset: false });
+    expect(late.replay!.data.messages.map((m: any) => m.seq)).toEqual([3, 4]);
+    const ahead = await WsClient.connect(servers[0].wsUrl, { jwt, since: 9, epoch });
+    expect(ahead.replay!.data.reset).toBe(true);
+    expect(ahead.replay!.data.messages.map((m: any) => m.seq)).toEqual([1, 2, 3, 4]);
+    const foreign = await WsClient.connect(servers[0].wsUrl, { jwt, since: 4, epoch: "another-store" });
+    expect(foreign.replay!.data.reset).toBe(true);
+    for (const c of [late, ahead, foreign]) c.close();
+  });
+
+  test("presence counts both instances; logout on one closes the session's sockets on the other", async () => {
+    const { jwt, clients } = await connectEverywhere(servers, freshUser());
+    const ids = clients.map((c) => c.connectionId);
+    expect(clients[1].authenticated.data.connections.map((c: any) => c.connection_id)).toEqual(ids);
+    await clients[0].waitFor((f) => f.type === "user_joined" && f.data.connection_id === ids[1] && f.data.total_connections === 2);
+    const third = await WsClient.connect(servers[1].wsUrl, { jwt });
+    await clients[0].waitFor((f) => f.type === "user_joined" && f.data.connection_id === third.connectionId && f.data.total_connections === 3);
+    await third.closeAndWait();
+    await clients[0].waitFor((f) => f.type === "user_left" && f.data.connection_id === third.connectionId && f.data.remaining_connections === 2);
+    const logout = await fetch(`${servers[0].url}/auth/logout`, { method: "POST", headers: { authorization: `Bearer ${jwt}` } });
+    expect(logout.status).toBe(200);
+    for (const c of clients) expect((await Promise.race([c.closed, Bun.sleep(5000).then(() => null)]))?.code).toBe(4001);
+    for (const server of servers) expect(WsClient.connect(server.wsUrl, { jwt })).rejects.toThrow();
+  });
+
+  test("a primary down: 503 and `unavailable` on both instances; back with its data: recovery by itself, nothing acked lost", async () => {
+    const email = freshUser();
+    const { jwt, clients } = await connectEverywhere(servers, email);
+    for (let i = 1; i <= 3; i++) await clients[0].sendMessage(`before ${i}`);
+    const owner = await cluster.ownerOf(keyspace(true).seq(`user:${email}`));
+    await owner.stop("SIGKILL");
+    await eventually(async () => (await healthStatus(servers[0])) === 503 && (await healthStatus(servers[1])) === 503, "503 from /healthz");
+    const refused = await clients[1].request("message", { content: "while down" });
+    expect({ type: refused.type, code: refused.data.code }).toEqual({ type: "error", code: "unavailable" });
+    await owner.start();
+    await eventually(async () => (await healthStatus(servers[0])) === 200 && (await healthStatus(servers[1])) === 200, "recovery", 20_000);
+    const after = await clients[1].sendMessage("after");
+    expect(after.seq).toBe(4);
+    for (const c of clients) await c.until(() => c.messages().some((m) => m.seq === 4), "seq 4 everywhere");
+    for (const c of clients) expect(c.messages().map((m) => m.seq)).toEqual([1, 2, 3, 4]);
+    const late = await WsClient.connect(servers[0].wsUrl, { jwt, since: 0 });
+    expect(late.replay!.data.messages.map((m: any) => m.content)).toEqual(["before 1", "before 2", "before 3", "after"]);
+  }, 40_000);
+});

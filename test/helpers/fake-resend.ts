@@ -5,6 +5,7 @@
  * node_modules/resend: `${baseUrl}${path}` with path "/emails").
  */
 import type { Server } from "bun";
+import { until, Wakeup } from "./wait";
 
 export interface SentEmail {
   authorization: string | null;
@@ -29,7 +30,7 @@ export class FakeResend {
   requests: Array<{ method: string; path: string }> = [];
   mode: FakeResendMode = "ok";
   private server: Server<undefined>;
-  private waiters: Array<() => void> = [];
+  private readonly arrivals = new Wakeup();
   private held: Array<() => void> = [];
 
   constructor() {
@@ -54,7 +55,7 @@ export class FakeResend {
       body = (await request.json()) as SentEmail["body"];
     } catch {}
     this.emails.push({ authorization: request.headers.get("authorization"), contentType: request.headers.get("content-type"), body, at: Date.now() });
-    for (const wake of this.waiters.splice(0)) wake();
+    this.arrivals.wake();
     if (this.mode === "hold") await new Promise<void>((answer) => this.held.push(answer));
     if (this.mode === 500) return new Response("upstream exploded", { status: 500, headers: { "content-type": "text/plain" } });
     if (this.mode === 422)
@@ -66,18 +67,10 @@ export class FakeResend {
   }
 
   /** Resolves with the first recorded email to `to` at index `from` or later. */
-  async waitForEmail(to: string, from = 0, timeoutMs = 5000): Promise<SentEmail> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.emails.slice(from).find((e) => [e.body.to].flat().includes(to));
-      if (found) return found;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no email to ${to}; got ${JSON.stringify(this.emails.map((e) => e.body.to))}`);
-      await new Promise<void>((wake) => {
-        const timer = setTimeout(wake, Math.min(left, 100));
-        this.waiters.push(() => (clearTimeout(timer), wake()));
-      });
-    }
+  waitForEmail(to: string, from = 0, timeoutMs = 5000): Promise<SentEmail> {
+    const found = () => this.emails.slice(from).find((e) => [e.body.to].flat().includes(to)) ?? false;
+    const got = () => `an email to ${to}; got ${JSON.stringify(this.emails.map((e) => e.body.to))}`;
+    return until(found, got, { timeoutMs, everyMs: 100, wakeup: this.arrivals });
   }
 
   /** How many requests are waiting for `release()`. */

@@ -7,6 +7,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RedisClient, type Subprocess } from "bun";
+import { GiveUp, until } from "./wait";
 
 const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? "redis-server";
 const running = new Set<Subprocess>();
@@ -66,20 +67,19 @@ export class RedisServer {
   }
 
   private async waitReady(timeoutMs = 10_000) {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (!this.running) throw new Error(`redis-server exited:\n${this.output}`);
+    const pong = async () => {
+      if (!this.running) throw new GiveUp(`redis-server exited:\n${this.output}`);
       const client = new RedisClient(this.url, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: 500 });
       try {
         await client.connect();
-        if ((await client.send("PING", [])) === "PONG") return;
+        return (await client.send("PING", [])) === "PONG";
       } catch {
+        return false;
       } finally {
         client.close();
       }
-      await Bun.sleep(30);
-    }
-    throw new Error(`redis-server not ready in ${timeoutMs} ms:\n${this.output}`);
+    };
+    await until(pong, () => `redis-server to answer PING:\n${this.output}`, { timeoutMs, everyMs: 30 });
   }
 
   /** Stops the process (SIGTERM: a clean shutdown that writes the AOF) and waits for it. */

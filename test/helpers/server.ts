@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { redisForDataDir, stopRedisForDataDir, testEngineIsRedis } from "./redis";
+import { GiveUp, until, Wakeup } from "./wait";
 
 export const ROOT = resolve(import.meta.dir, "../..");
 export const DEFAULT_ALLOWED = "alice@example.com,bob@example.com,carol@example.com,dave@example.com";
@@ -30,7 +31,7 @@ export interface StartOptions {
 export class TestServer {
   proc!: Subprocess<"ignore", "pipe", "pipe">;
   output = "";
-  private waiters: Array<() => void> = [];
+  private readonly printed = new Wakeup();
   constructor(
     public port: number,
     public dataDir: string,
@@ -71,36 +72,22 @@ export class TestServer {
       const text = decoder.decode(chunk, { stream: true });
       this.output += text;
       allServerOutput.push(text);
-      for (const wake of this.waiters.splice(0)) wake();
+      this.printed.wake();
     }
   }
 
   async waitReady(timeoutMs = 15000) {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.proc.exitCode !== null) throw new Error(`server exited ${this.proc.exitCode}:\n${this.output}`);
-      try {
-        const res = await fetch(`${this.url}/healthz`);
-        if (res.status === 200) return;
-      } catch {}
-      await Bun.sleep(50);
-    }
-    throw new Error(`server not ready in ${timeoutMs} ms:\n${this.output}`);
+    const healthy = async () => {
+      if (this.proc.exitCode !== null) throw new GiveUp(`server exited ${this.proc.exitCode}:\n${this.output}`);
+      return (await fetch(`${this.url}/healthz`).catch(() => null))?.status === 200;
+    };
+    await until(healthy, () => `the server to be ready:\n${this.output}`, { timeoutMs, everyMs: 50 });
   }
 
   /** Resolves with the first match of `pattern` in the output printed after `fromIndex`. */
-  async waitForOutput(pattern: RegExp, timeoutMs = 10000, fromIndex = 0): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const match = this.output.slice(fromIndex).match(pattern);
-      if (match) return match;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no ${pattern} in server output:\n${this.output}`);
-      await new Promise<void>((wake) => {
-        const timer = setTimeout(wake, Math.min(left, 200));
-        this.waiters.push(() => (clearTimeout(timer), wake()));
-      });
-    }
+  waitForOutput(pattern: RegExp, timeoutMs = 10000, fromIndex = 0): Promise<RegExpMatchArray> {
+    const match = () => this.output.slice(fromIndex).match(pattern) ?? false;
+    return until(match, () => `${pattern} in the server's output:\n${this.output}`, { timeoutMs, everyMs: 200, wakeup: this.printed });
   }
 
   /** Stops the process with `signal` and resolves with its exit code. */

@@ -18,6 +18,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startRedis, type RedisServer } from "../helpers/redis";
 import { freePort, startServer, tempDir, type TestServer } from "../helpers/server";
+import { until } from "../helpers/wait";
 import { freshUser, quiet, startInstance } from "../redis/support";
 import {
   ChatClient,
@@ -195,7 +196,7 @@ async function scenario(kind: Kind) {
   if (process.env.ROOMZ_DEPLOY_DEBUG) console.log(`--- ${kind} access log ---\n${proxy.accessLog()}\n--- ${kind} output ---\n${proxy.output()}`);
 
   // --- the access log: written, but without the magic-link token or the session ---
-  await eventually(() => proxy.accessLog().includes("/auth/verify"), `${kind} access log to show /auth/verify`);
+  await until(() => proxy.accessLog().includes("/auth/verify"), `${kind} access log to show /auth/verify`, 5000);
   const log = proxy.accessLog();
   expect(log).toContain("/ws");
   expect({ kind, tokenInLog: log.includes(token) }).toEqual({ kind, tokenInLog: false });
@@ -207,20 +208,8 @@ async function scenario(kind: Kind) {
 
 async function linkFor(servers: TestServer[], from: number[], email: string): Promise<string> {
   const pattern = new RegExp(`magic-link ${email.replace(/[.+]/g, "\\$&")} (\\S+)`);
-  let link: string | undefined;
-  await eventually(() => {
-    link = servers.map((s, i) => s.output.slice(from[i]).match(pattern)?.[1]).find(Boolean);
-    return link !== undefined;
-  }, `the magic-link line for ${email}`);
-  return link!;
-}
-
-async function eventually(check: () => boolean, what: string, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(50);
-  }
+  const link = () => servers.map((s, i) => s.output.slice(from[i]).match(pattern)?.[1]).find(Boolean) ?? false;
+  return until(link, `the magic-link line for ${email}`, 5000);
 }
 
 describe("deploy/: the proxy files in front of two instances on one Redis; one instance is SIGKILLed", () => {

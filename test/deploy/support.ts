@@ -11,6 +11,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { freePort, ROOT } from "../helpers/server";
+import { GiveUp, until, Wakeup } from "../helpers/wait";
 
 export const DEPLOY = join(ROOT, "deploy");
 
@@ -93,16 +94,11 @@ class ProxyProcess {
 
 /** Waits until the proxy answers /healthz with 200 (both ways through it work). */
 async function waitUntilServing(name: string, origin: string, tls: { ca: string } | null, proc: ProxyProcess) {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (proc.proc.exitCode !== null || proc.proc.signalCode !== null) throw new Error(`${name} exited ${proc.proc.exitCode ?? proc.proc.signalCode}:\n${proc.out}`);
-    try {
-      const res = await fetch(`${origin}/healthz`, tls ? ({ tls } as any) : {});
-      if (res.status === 200) return;
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`${name} not serving ${origin}/healthz in 15 s:\n${proc.out}`);
-    await Bun.sleep(100);
-  }
+  const serving = async () => {
+    if (proc.proc.exitCode !== null || proc.proc.signalCode !== null) throw new GiveUp(`${name} exited ${proc.proc.exitCode ?? proc.proc.signalCode}:\n${proc.out}`);
+    return (await fetch(`${origin}/healthz`, tls ? ({ tls } as any) : {}).catch(() => null))?.status === 200;
+  };
+  await until(serving, () => `${name} serving ${origin}/healthz:\n${proc.out}`, { timeoutMs: 15_000, everyMs: 100 });
 }
 
 function readOr(path: string): string {
@@ -272,7 +268,7 @@ export class ChatClient {
   private ready = false;
   private stopped = false;
   private pending = new Map<string, { content: string; ref: string; resolve: (seq: number) => void }>();
-  private wakers: Array<() => void> = [];
+  private readonly events = new Wakeup();
   private refs = 0;
 
   constructor(readonly name: string, private wsUrl: string, private jwt: string, private tls: { ca: string } | null) {}
@@ -319,7 +315,7 @@ export class ChatClient {
         // e.g. unavailable: try again on this connection a moment later
         for (const [id, p] of this.pending) if (p.ref === frame.ref) setTimeout(() => this.ready && this.ws === ws && this.transmit(id, p), 100);
       }
-      this.wake();
+      this.events.wake();
     });
     ws.addEventListener("close", (event) => {
       if (this.ws !== ws) return;
@@ -327,13 +323,13 @@ export class ChatClient {
       const wasReady = this.ready;
       this.ready = false;
       this.ws = null;
-      if (this.stopped) return this.wake();
+      if (this.stopped) return this.events.wake();
       if (wasReady) {
         this.droppedAt ??= performance.now();
         this.backAt = null;
       } else if (!authenticated) this.failedAttempts++;
       setTimeout(() => this.open(), 100);
-      this.wake();
+      this.events.wake();
     });
   }
 
@@ -358,20 +354,9 @@ export class ChatClient {
     this.backAt = null;
   }
 
-  private wake() {
-    for (const wake of this.wakers.splice(0)) wake();
-  }
-
   async until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${this.name}: timed out waiting for ${what} (last seq ${this.lastSeq}, ready ${this.ready}, last close ${JSON.stringify(this.lastClose)})`);
-      await new Promise<void>((wake) => {
-        const timer = setTimeout(wake, Math.min(left, 100));
-        this.wakers.push(() => (clearTimeout(timer), wake()));
-      });
-    }
+    const state = () => `${this.name}: ${what} (last seq ${this.lastSeq}, ready ${this.ready}, last close ${JSON.stringify(this.lastClose)})`;
+    await until(check, state, { timeoutMs, everyMs: 100, wakeup: this.events });
   }
 
   stop() {

@@ -6,8 +6,9 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { allServerOutput, signIn, startServer, type TestServer } from "../helpers/server";
-import { WsClient, within } from "../helpers/ws-client";
-import { expectSeqRun } from "../ws/support";
+import { expectSeqRun } from "../helpers/seq";
+import { within } from "../helpers/wait";
+import { WsClient } from "../helpers/ws-client";
 import { checkChannel, fullHistory, ResilientSender } from "./support";
 import { leakViolations, stackTraceLines } from "../security/support";
 

@@ -5,7 +5,9 @@
  * `message` frame and every close code, so a test can check nothing acked was lost.
  */
 import { expect } from "bun:test";
+import { expectSeqRun } from "../helpers/seq";
 import type { TestServer } from "../helpers/server";
+import { until } from "../helpers/wait";
 import { WsClient } from "../helpers/ws-client";
 
 export interface Acked {
@@ -139,22 +141,16 @@ export class ResilientSender {
 
   /** Waits until nothing is left to send, every allowed message acked. */
   async flushed(timeoutMs = 15000) {
-    const deadline = Date.now() + timeoutMs;
-    while (this.unacked.size > 0 || this.quota > 0) {
-      if (Date.now() > deadline) throw new Error(`${this.name}: ${this.unacked.size} unacked, ${this.quota} unsent after ${timeoutMs} ms`);
-      await Bun.sleep(20);
-    }
+    await until(() => this.unacked.size === 0 && this.quota <= 0, () => `${this.name} to flush (${this.unacked.size} unacked, ${this.quota} unsent)`, timeoutMs);
   }
 
   /** Waits until this connection has seen every seq up to `last`. */
   async seenUpTo(last: number, timeoutMs = 10000) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    const seen = () => {
       if (this.ws) this.record(this.ws.frames.filter((f) => f.type === "message" || (f.type === "history" && f.ref === undefined)));
-      if (this.lastSeq >= last) return;
-      if (Date.now() > deadline) throw new Error(`${this.name}: saw up to ${this.lastSeq}, expected ${last}`);
-      await Bun.sleep(20);
-    }
+      return this.lastSeq >= last;
+    };
+    await until(seen, () => `${this.name} to see seq ${last} (saw up to ${this.lastSeq})`, timeoutMs);
   }
 }
 
@@ -181,8 +177,7 @@ export async function fullHistory(server: TestServer, jwt: string): Promise<any[
  * nothing stored that no sender sent.
  */
 export function checkChannel(history: any[], senders: ResilientSender[]) {
-  const seqs = history.map((m) => m.seq);
-  expect(seqs).toEqual(Array.from({ length: history.length }, (_, i) => i + 1));
+  expectSeqRun(history.map((m) => m.seq), 1, history.length);
   const byClientId = new Map<string, any[]>();
   for (const m of history) byClientId.set(m.client_msg_id, [...(byClientId.get(m.client_msg_id) ?? []), m]);
   const duplicated = [...byClientId].filter(([, ms]) => ms.length > 1).map(([id]) => id);

@@ -7,7 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { allServerOutput, signIn, startServer, type TestServer } from "../helpers/server";
-import { encodeClientFrame, rawUpgrade, RawWsClient, WsClient } from "../helpers/ws-client";
+import { encodeClientFrame, RawWsClient } from "../helpers/raw-ws";
+import { rawUpgrade } from "../helpers/upgrade";
+import { WsClient } from "../helpers/ws-client";
 import { FRAME_ERROR_CODES, leakViolations, problemViolations, rssBytes, STACK_TRACE, stackTraceLines } from "../security/support";
 import { Rng } from "./prng";
 

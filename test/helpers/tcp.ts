@@ -57,19 +57,22 @@ export interface RawHttpAnswer {
 
 /**
  * One HTTP/1.1 request written by hand, for what fetch will not send (chunked bodies, odd
- * headers); `parts` are written 5 ms apart. Returns once the body has its Content-Length,
- * the server closed the connection, or `waitMs` passed.
+ * headers, a WebSocket upgrade); `parts` are written 5 ms apart. Returns once the answer
+ * is complete (its head for a 101, 204 or 304, else its Content-Length of body), the
+ * server closed the connection, or `waitMs` passed; `status` 0 when no head came back.
  */
-export async function rawHttp(port: number, request: string | Uint8Array | Array<string | Uint8Array>, waitMs = 3000): Promise<RawHttpAnswer> {
+export async function rawHttp(
+  port: number,
+  request: string | Uint8Array | Array<string | Uint8Array>,
+  waitMs = 3000,
+  hostname = "127.0.0.1",
+): Promise<RawHttpAnswer> {
   let received: Uint8Array = new Uint8Array(0);
   let answered!: () => void;
   const done = new Promise<void>((resolve) => (answered = resolve));
-  const socket = await connectTcp("127.0.0.1", port, (chunk) => {
+  const socket = await connectTcp(hostname, port, (chunk) => {
     received = concat(received, chunk);
-    const end = findHeaderEnd(received);
-    if (end < 0) return;
-    const length = parseHead(new TextDecoder().decode(received.subarray(0, end))).headers.get("content-length");
-    if (length !== null && received.length >= end + 4 + Number(length)) answered();
+    if (answerEnd(received) !== null) answered();
   });
   socket.ended.then(answered);
   for (const [i, part] of (Array.isArray(request) ? request : [request]).entries()) {
@@ -81,7 +84,20 @@ export async function rawHttp(port: number, request: string | Uint8Array | Array
   const raw = new TextDecoder().decode(received);
   const end = findHeaderEnd(received);
   if (end < 0) return { status: 0, headers: new Headers(), body: raw, raw };
-  return { ...parseHead(new TextDecoder().decode(received.subarray(0, end))), body: new TextDecoder().decode(received.subarray(end + 4)), raw };
+  const head = parseHead(new TextDecoder().decode(received.subarray(0, end)));
+  const body = received.subarray(end + 4, answerEnd(received) ?? received.length);
+  return { ...head, body: new TextDecoder().decode(body), raw };
+}
+
+/** Where a complete answer in `bytes` ends (after a 101, the bytes are no longer HTTP), or null. */
+function answerEnd(bytes: Uint8Array): number | null {
+  const end = findHeaderEnd(bytes);
+  if (end < 0) return null;
+  const { status, headers } = parseHead(new TextDecoder().decode(bytes.subarray(0, end)));
+  if (status === 101 || status === 204 || status === 304) return end + 4;
+  const length = headers.get("content-length");
+  if (length === null || !/^\d+$/.test(length) || bytes.length < end + 4 + Number(length)) return null;
+  return end + 4 + Number(length);
 }
 
 /** Where the blank line that ends an HTTP head starts, or -1. */

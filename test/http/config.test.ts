@@ -6,8 +6,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { badValues } from "../helpers/bad-config";
 import { ROOT, freePort, signIn, startServer, tempDir, type TestServer } from "../helpers/server";
-import { bearer, eventually, expectNoSecretsInOutput, expectProblem, me, requestLink } from "./support";
+import { expectProblem } from "../helpers/problems";
+import { until } from "../helpers/wait";
+import { bearer, expectNoSecretsInOutput, me, requestLink } from "./support";
 
 const ROOMZ_VARS = [
   "PORT", "HOST", "PUBLIC_URL", "JWT_SECRET_KEY", "ALLOWED_EMAILS", "ALLOWED_EMAILS_FILE", "EMAIL_SENDER", "RESEND_API_KEY",
@@ -41,53 +44,14 @@ async function run(env: Record<string, string>): Promise<Outcome> {
 }
 
 const scratch = tempDir();
-const aFile = join(scratch, "plain-file");
-writeFileSync(aFile, "not a directory\n");
-const badListFile = join(scratch, "allowed-with-a-typo.txt");
-writeFileSync(badListFile, "# the team\nerin@example.com\nfrank at example.com\n");
-
-const BAD: Array<[string, Record<string, string>, string]> = [
-  ["PORT=abc", { PORT: "abc" }, "PORT"],
-  ["PORT=70000", { PORT: "70000" }, "PORT"],
-  ["PUBLIC_URL ftp://", { PUBLIC_URL: "ftp://chat.example.com" }, "PUBLIC_URL"],
-  ["JWT_SECRET_KEY of 31 characters", { JWT_SECRET_KEY: "k".repeat(31) }, "JWT_SECRET_KEY"],
-  ["EMAIL_SENDER=smtp", { EMAIL_SENDER: "smtp" }, "EMAIL_SENDER"],
-  ["EMAIL_SENDER=resend without RESEND_API_KEY", { EMAIL_SENDER: "resend" }, "RESEND_API_KEY"],
-  ["ALLOWED_EMAILS_FILE missing", { ALLOWED_EMAILS_FILE: join(scratch, "no-such-file.txt") }, "ALLOWED_EMAILS_FILE"],
-  ["JWT_EXPIRY_DAYS=0", { JWT_EXPIRY_DAYS: "0" }, "JWT_EXPIRY_DAYS"],
-  ["MAGIC_LINK_EXPIRY_MINUTES=0", { MAGIC_LINK_EXPIRY_MINUTES: "0" }, "MAGIC_LINK_EXPIRY_MINUTES"],
-  ["MAGIC_LINK_RATE_LIMIT=0", { MAGIC_LINK_RATE_LIMIT: "0" }, "MAGIC_LINK_RATE_LIMIT"],
-  ["MAGIC_LINK_IP_RATE_LIMIT=lots", { MAGIC_LINK_IP_RATE_LIMIT: "lots" }, "MAGIC_LINK_IP_RATE_LIMIT"],
-  ["TRUST_PROXY=maybe", { TRUST_PROXY: "maybe" }, "TRUST_PROXY"],
-  ["MAX_CONNECTIONS_PER_USER=0", { MAX_CONNECTIONS_PER_USER: "0" }, "MAX_CONNECTIONS_PER_USER"],
-  ["MAX_MESSAGE_LENGTH=0", { MAX_MESSAGE_LENGTH: "0" }, "MAX_MESSAGE_LENGTH"],
-  ["MESSAGE_RATE_LIMIT=0", { MESSAGE_RATE_LIMIT: "0" }, "MESSAGE_RATE_LIMIT"],
-  ["MAX_FRAME_BYTES=1000 (below 12 × 4000 + 1024)", { MAX_FRAME_BYTES: "1000" }, "MAX_FRAME_BYTES"],
-  ["MAX_FRAME_BYTES one below 12 × MAX_MESSAGE_LENGTH + 1024", { MAX_MESSAGE_LENGTH: "100", MAX_FRAME_BYTES: "2223" }, "MAX_FRAME_BYTES"],
-  ["SEND_BUFFER_BYTES=abc", { SEND_BUFFER_BYTES: "abc" }, "SEND_BUFFER_BYTES"],
-  ["ROOMZ_DATA_DIR unwritable (under a plain file)", { ROOMZ_DATA_DIR: join(aFile, "data") }, "ROOMZ_DATA_DIR"],
-  ["REDIS_URL not a Redis URL", { REDIS_URL: "http://localhost:6379" }, "REDIS_URL"],
-  // Issue 12, defect 7: values that used to pass without a word.
-  ["HOST=999.1.1.1 (an octet over 255)", { HOST: "999.1.1.1" }, "HOST"],
-  ["HOST=1.2.3 (neither an address nor a name)", { HOST: "1.2.3" }, "HOST"],
-  ["HOST=chat_server! (not a host name)", { HOST: "chat_server!" }, "HOST"],
-  ["HOST=[::1 (unclosed bracket)", { HOST: "[::1" }, "HOST"],
-  ["HOST=192.0.2.1 (valid, but not an address of this machine)", { HOST: "192.0.2.1" }, "HOST"],
-  ["PUBLIC_URL with a path", { PUBLIC_URL: "https://chat.example.com/roomz" }, "PUBLIC_URL"],
-  ["PUBLIC_URL with a query", { PUBLIC_URL: "https://chat.example.com/?room=1" }, "PUBLIC_URL"],
-  ["PUBLIC_URL with a fragment", { PUBLIC_URL: "https://chat.example.com#top" }, "PUBLIC_URL"],
-  ["PUBLIC_URL with credentials", { PUBLIC_URL: "https://admin:hunter2@chat.example.com" }, "PUBLIC_URL"],
-  ["ALLOWED_EMAILS=notanemail", { ALLOWED_EMAILS: "notanemail" }, "ALLOWED_EMAILS"],
-  ["ALLOWED_EMAILS with one bad entry among good ones", { ALLOWED_EMAILS: "a@example.com, b@example" }, "ALLOWED_EMAILS"],
-  ["ALLOWED_EMAILS_FILE with a line that is not an address", { ALLOWED_EMAILS_FILE: badListFile }, "ALLOWED_EMAILS_FILE"],
-];
+const BAD = badValues(scratch);
 
 const outcomes = new Map<string, Outcome>();
 beforeAll(async () => {
   // A few at a time: each is a short-lived process, mostly Bun's start-up.
   const queue = [...BAD];
   const worker = async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) outcomes.set(next[0], await run(next[1]));
+    for (let next = queue.shift(); next; next = queue.shift()) outcomes.set(next.name, await run(next.env));
   };
   await Promise.all([worker(), worker(), worker()]);
 }, 120_000);
@@ -95,7 +59,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe("a bad configuration value stops the server at start", () => {
-  for (const [name, , variable] of BAD) {
+  for (const { name, variable } of BAD) {
     test(`${name}: exit status 2 and one stderr line naming ${variable}`, () => {
       const { code, stdout, stderr } = outcomes.get(name)!;
       const context = `exit ${code}\nstderr: ${stderr}\nstdout: ${stdout}`;
@@ -227,7 +191,7 @@ describe("ALLOWED_EMAILS_FILE is re-read on SIGHUP", () => {
     secrets.push(erin);
     writeFileSync(file, "# the team\nfrank@example.com\n");
     process.kill(server.proc.pid, "SIGHUP");
-    await eventually(async () => expect((await me(server, bearer(erin))).status).toBe(403));
+    await until(async () => expect((await me(server, bearer(erin))).status).toBe(403), "erin refused after SIGHUP", 5000);
     await expectProblem(await me(server, bearer(erin)), 403, "not_allowed", "/auth/me");
     expect(await getsLink("frank@example.com")).toBe(true);
     expect(await getsLink("erin@example.com")).toBe(false);
@@ -239,23 +203,23 @@ describe("ALLOWED_EMAILS_FILE is re-read on SIGHUP", () => {
   test("an address added back gets links again", async () => {
     writeFileSync(file, "frank@example.com\nerin@example.com\n");
     process.kill(server.proc.pid, "SIGHUP");
-    await eventually(async () => expect(await getsLink("erin@example.com")).toBe(true));
+    await until(async () => expect(await getsLink("erin@example.com")).toBe(true), "erin allowed after SIGHUP", 5000);
   });
 
   test("a session logged out while its address was off the list stays logged out when the address comes back", async () => {
     writeFileSync(file, "frank@example.com\nerin@example.com\n");
     process.kill(server.proc.pid, "SIGHUP");
-    await eventually(async () => expect(await getsLink("erin@example.com")).toBe(true));
+    await until(async () => expect(await getsLink("erin@example.com")).toBe(true), "erin allowed after SIGHUP", 5000);
     const erin = await signIn(server, "erin@example.com");
     secrets.push(erin);
     writeFileSync(file, "frank@example.com\n");
     process.kill(server.proc.pid, "SIGHUP");
-    await eventually(async () => expect((await me(server, bearer(erin))).status).toBe(403));
+    await until(async () => expect((await me(server, bearer(erin))).status).toBe(403), "erin refused after SIGHUP", 5000);
     const logout = await fetch(`${server.url}/auth/logout`, { method: "POST", headers: bearer(erin) });
     expect(logout.status).toBe(200);
     writeFileSync(file, "frank@example.com\nerin@example.com\n");
     process.kill(server.proc.pid, "SIGHUP");
-    await eventually(async () => expect(await getsLink("erin@example.com")).toBe(true));
+    await until(async () => expect(await getsLink("erin@example.com")).toBe(true), "erin allowed after SIGHUP", 5000);
     // The person logged this session out; it must not come back to life.
     await expectProblem(await me(server, bearer(erin)), 401, "unauthenticated", "/auth/me");
   });
@@ -263,7 +227,7 @@ describe("ALLOWED_EMAILS_FILE is re-read on SIGHUP", () => {
   test("a file that gains a line that is not an address: the reload is refused and logged, the current list stays", async () => {
     writeFileSync(file, "frank@example.com\nerin@example.com\n");
     process.kill(server.proc.pid, "SIGHUP");
-    await eventually(async () => expect(await getsLink("erin@example.com")).toBe(true));
+    await until(async () => expect(await getsLink("erin@example.com")).toBe(true), "erin allowed after SIGHUP", 5000);
     const from = server.output.length;
     // Erin removed, and a typo: applying the rest would shut Erin out because of a typo.
     writeFileSync(file, "frank@example.com\ngrace(at)example.com\n");

@@ -12,8 +12,11 @@ import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { freePort, ROOT, signIn, startServer, tempDir, TestServer } from "../helpers/server";
 import { redisForDataDir, stopRedisForDataDir, testEngineIsRedis } from "../helpers/redis";
-import { rawUpgrade, WsClient } from "../helpers/ws-client";
-import { eventually, expectProblem, metrics, requestLink, serversOfThisFile } from "./support";
+import { expectProblem } from "../helpers/problems";
+import { rawUpgrade } from "../helpers/upgrade";
+import { until } from "../helpers/wait";
+import { WsClient } from "../helpers/ws-client";
+import { metrics, requestLink, serversOfThisFile } from "./support";
 
 const MESSAGE_LIMIT = 3;
 const LINK_LIMIT = 2;
@@ -207,10 +210,10 @@ describe("metrics: roomz_redis_connected", () => {
     try {
       expect((await metrics(s)).get("roomz_redis_connected")).toBe(1);
       await stopRedisForDataDir(s.dataDir);
-      await eventually(async () => expect((await metrics(s)).get("roomz_redis_connected")).toBe(0), 15_000);
+      await until(async () => expect((await metrics(s)).get("roomz_redis_connected")).toBe(0), "roomz_redis_connected 0", 15_000);
       expect((await fetch(`${s.url}/healthz`)).status).toBe(503);
       await redisForDataDir(s.dataDir);
-      await eventually(async () => expect((await metrics(s)).get("roomz_redis_connected")).toBe(1), 15_000);
+      await until(async () => expect((await metrics(s)).get("roomz_redis_connected")).toBe(1), "roomz_redis_connected 1", 15_000);
     } finally {
       await s.stop();
     }

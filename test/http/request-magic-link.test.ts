@@ -6,7 +6,8 @@ import { Database } from "bun:sqlite";
 import { beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { tempDir, type TestServer } from "../helpers/server";
-import { consoleTokens, expectProblem, metrics, postJson, requestLink, serversOfThisFile } from "./support";
+import { expectProblem } from "../helpers/problems";
+import { consoleTokens, metrics, postJson, requestLink, serversOfThisFile } from "./support";
 
 /** These cases edit the embedded store's SQLite file by hand; the Redis engine has none. */
 const ONLY_EMBEDDED_STORE_CAN_BE_EDITED = process.env.ROOMZ_TEST_ENGINE === "redis";

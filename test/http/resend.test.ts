@@ -7,7 +7,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startFakeResend, type FakeResend } from "../helpers/fake-resend";
 import { startServer, type TestServer } from "../helpers/server";
-import { eventually, expectNoSecretsInOutput, expectProblem, metrics, postJson, requestLink } from "./support";
+import { expectProblem } from "../helpers/problems";
+import { until } from "../helpers/wait";
+import { expectNoSecretsInOutput, metrics, postJson, requestLink } from "./support";
 
 let fake: FakeResend;
 let server: TestServer;
@@ -116,8 +118,10 @@ for (const mode of [500, 422] as const) {
       const okBody = await (await requestLink(server, "mail@example.com")).text();
       const okEmail = await fake.waitForEmail("mail@example.com", okFrom);
       secrets.push(tokenOf(String(okEmail.body.text)));
-      await eventually(async () =>
-        expect((await metrics(server)).get('roomz_magic_links_total{result="sent"}')).toBe(before.get('roomz_magic_links_total{result="sent"}')! + 1),
+      await until(
+        async () => expect((await metrics(server)).get('roomz_magic_links_total{result="sent"}')).toBe(before.get('roomz_magic_links_total{result="sent"}')! + 1),
+        "one more sent",
+        5000,
       );
 
       fake.mode = mode;
@@ -131,10 +135,11 @@ for (const mode of [500, 422] as const) {
       secrets.push(token);
 
       // Counted as failed.
-      await eventually(async () => {
-        const after = await metrics(server);
-        expect(after.get('roomz_magic_links_total{result="failed"}')).toBe(before.get('roomz_magic_links_total{result="failed"}')! + 1);
-      });
+      await until(
+        async () => expect((await metrics(server)).get('roomz_magic_links_total{result="failed"}')).toBe(before.get('roomz_magic_links_total{result="failed"}')! + 1),
+        "one more failed",
+        5000,
+      );
       fake.mode = "ok";
       // Logged, naming what failed but not the token.
       const logged = server.output.slice(outputFrom);
@@ -167,7 +172,7 @@ test("the mail service unreachable: still 200, counted as failed, the link unusa
   try {
     const res = await requestLink(other, "down@example.com");
     expect(res.status).toBe(200);
-    await eventually(async () => expect((await metrics(other)).get('roomz_magic_links_total{result="failed"}')).toBe(1));
+    await until(async () => expect((await metrics(other)).get('roomz_magic_links_total{result="failed"}')).toBe(1), "one failed", 5000);
     expect(other.output).toMatch(/fail|error|refus/i);
   } finally {
     await other.stop();

@@ -7,7 +7,10 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { signIn, tempDir, type TestServer } from "../helpers/server";
-import { b64url, bearer, decodeJwtPart, expectProblem, KNOWN_SECRET, me, metrics, mintJwt, postJson, serversOfThisFile, sessionClaims, TIMESTAMP } from "./support";
+import { b64url, decodeJwtPart, HS256, mintJwt, sessionClaims } from "../helpers/jwt";
+import { expectProblem } from "../helpers/problems";
+import { TIMESTAMP } from "../helpers/timestamp";
+import { bearer, KNOWN_SECRET, me, metrics, postJson, serversOfThisFile } from "./support";
 
 const { servers, secrets: seenSecrets, start } = serversOfThisFile();
 async function session(server: TestServer, email: string) {
@@ -16,7 +19,6 @@ async function session(server: TestServer, email: string) {
   return jwt;
 }
 
-const HS256 = { alg: "HS256", typ: "JWT" };
 
 describe("JWT checks", () => {
   let server: TestServer;

@@ -1,56 +1,16 @@
 /**
- * Shared checks for the HTTP contract tests (PROTOCOL.md sections 1 and 3): problem
- * documents, posting JSON, minting JWTs with a known key, reading the metrics, and the
- * end-of-file scan that no token or JWT was printed anywhere but the console sender's
- * magic-link line.
+ * Shared pieces of the HTTP contract tests (PROTOCOL.md sections 1 and 3): posting JSON,
+ * the known JWT key, reading the metrics, and the end-of-file scan that no token or JWT
+ * was printed anywhere but the console sender's magic-link line.
  */
 import { afterAll, expect, setDefaultTimeout } from "bun:test";
-import { createHmac } from "node:crypto";
 import { startServer, type TestServer } from "../helpers/server";
 
 // Each test may start a real server process; on a busy machine that takes seconds.
 setDefaultTimeout(30_000);
 
-export const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
 /** A JWT_SECRET_KEY the tests know, so they can mint their own tokens. */
 export const KNOWN_SECRET = "test-secret-key-0123456789-abcdefghijklmnop";
-
-export interface ProblemDoc {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance: string;
-  code: string;
-}
-
-/** Asserts `res` is a complete RFC 9457 problem document and returns it. */
-export async function expectProblem(res: Response, status: number, code: string, instance: string): Promise<ProblemDoc> {
-  const text = await res.text();
-  const context = `${res.status} ${res.headers.get("content-type")} ${text.slice(0, 400)}`;
-  expect(res.status, context).toBe(status);
-  expect(res.headers.get("content-type") ?? "", context).toMatch(/^application\/problem\+json(;|$)/);
-  let body: ProblemDoc;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new Error(`problem body is not JSON: ${context}`);
-  }
-  expect(body.type).toBe("about:blank");
-  expect(typeof body.title).toBe("string");
-  expect(body.title.length).toBeGreaterThan(0);
-  expect(body.status).toBe(status);
-  expect(typeof body.detail).toBe("string");
-  expect(body.detail.length).toBeGreaterThan(10);
-  expect(body.instance).toBe(instance);
-  expect(body.code).toBe(code);
-  // Nothing answers with a stack trace.
-  expect(text).not.toMatch(/\n\s+at |\.ts:\d+/);
-  // No CORS headers, ever.
-  expect(res.headers.get("access-control-allow-origin")).toBeNull();
-  return body;
-}
 
 export function postJson(server: TestServer, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${server.url}${path}`, {
@@ -73,25 +33,6 @@ export function bearer(jwt: string): Record<string, string> {
   return { authorization: `Bearer ${jwt}` };
 }
 
-export function b64url(value: string | Buffer): string {
-  return Buffer.from(value).toString("base64url");
-}
-
-export function decodeJwtPart(part: string): any {
-  return JSON.parse(Buffer.from(part, "base64url").toString("utf8"));
-}
-
-/** Builds a JWT with any header and claims, signed HMAC-SHA256 (or `hash`) with `secret`. */
-export function mintJwt(header: object, claims: object, secret: string, hash: "sha256" | "sha512" = "sha256"): string {
-  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
-  return `${input}.${createHmac(hash, secret).update(input).digest("base64url")}`;
-}
-
-export function sessionClaims(email: string, overrides: Record<string, unknown> = {}) {
-  const now = Math.floor(Date.now() / 1000);
-  return { sub: `user:${email}`, email, iat: now, exp: now + 3600, jti: crypto.randomUUID(), ver: 0, ...overrides };
-}
-
 /** The magic-link console line's token for `email` printed after `from`, if any. */
 export function consoleTokens(server: TestServer, email: string, from = 0): string[] {
   const escaped = email.replace(/[.+*?^$()[\]{}|\\]/g, "\\$&");
@@ -112,19 +53,6 @@ export async function metrics(server: TestServer): Promise<Map<string, number>> 
     values.set(match[1], Number(match[2]));
   }
   return values;
-}
-
-/** Polls until `check` passes or `timeoutMs` runs out (then throws its last error). */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await Bun.sleep(50);
-    }
-  }
 }
 
 /**

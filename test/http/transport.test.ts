@@ -6,7 +6,8 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { requestToken, signIn, type TestServer } from "../helpers/server";
 import { rawHttp } from "../helpers/tcp";
-import { bearer, expectProblem, me, metrics, postJson, requestLink, serversOfThisFile } from "./support";
+import { expectProblem } from "../helpers/problems";
+import { bearer, me, metrics, postJson, requestLink, serversOfThisFile } from "./support";
 
 const { secrets: seenSecrets, start } = serversOfThisFile();
 

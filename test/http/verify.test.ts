@@ -9,7 +9,11 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { requestToken, tempDir, type TestServer } from "../helpers/server";
-import { decodeJwtPart, eventually, expectProblem, me, postJson, serversOfThisFile, TIMESTAMP } from "./support";
+import { decodeJwtPart } from "../helpers/jwt";
+import { expectProblem } from "../helpers/problems";
+import { TIMESTAMP } from "../helpers/timestamp";
+import { until } from "../helpers/wait";
+import { me, postJson, serversOfThisFile } from "./support";
 
 /** These cases edit the embedded store's SQLite file by hand; the Redis engine has none. */
 const ONLY_EMBEDDED_STORE_CAN_BE_EDITED = process.env.ROOMZ_TEST_ENGINE === "redis";
@@ -398,7 +402,7 @@ describe("an address removed from the allow-list", () => {
     writeFileSync(file, "stays@example.com\n");
     process.kill(server.proc.pid, "SIGHUP");
     // The session of the removed address turns 403 once the file is re-read.
-    await eventually(async () => expect((await me(server, { authorization: `Bearer ${session}` })).status).toBe(403));
+    await until(async () => expect((await me(server, { authorization: `Bearer ${session}` })).status).toBe(403), "the session refused after SIGHUP", 5000);
     await expectProblem(await postJson(server, PATH, { token: jsonToken }), 403, "not_allowed", PATH);
     const form = await postForm(server, `token=${formToken}`);
     expect(form.status).toBe(303);
@@ -407,7 +411,7 @@ describe("an address removed from the allow-list", () => {
     // Allowed again: both tokens stay used.
     writeFileSync(file, "gone@example.com\nstays@example.com\n");
     process.kill(server.proc.pid, "SIGHUP");
-    await eventually(async () => expect((await me(server, { authorization: `Bearer ${session}` })).status).toBe(200));
+    await until(async () => expect((await me(server, { authorization: `Bearer ${session}` })).status).toBe(200), "the session accepted after SIGHUP", 5000);
     await expectProblem(await postJson(server, PATH, { token: jsonToken }), 400, "invalid_token", PATH);
     await expectProblem(await postJson(server, PATH, { token: formToken }), 400, "invalid_token", PATH);
     const ok = await postJson(server, PATH, { token: await token(server, "gone@example.com") });

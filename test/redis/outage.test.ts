@@ -4,8 +4,11 @@
  * instances recover by themselves and nothing acknowledged is lost.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { rawUpgrade, WsClient } from "../helpers/ws-client";
-import { connectEverywhere, eventually, freshUser, healthStatus, isRun, quiet, startCluster, type Cluster } from "./support";
+import { expectSeqRun } from "../helpers/seq";
+import { rawUpgrade } from "../helpers/upgrade";
+import { GiveUp, until } from "../helpers/wait";
+import { WsClient } from "../helpers/ws-client";
+import { connectEverywhere, freshUser, healthStatus, quiet, startCluster, type Cluster } from "./support";
 
 let cluster: Cluster;
 beforeAll(async () => {
@@ -36,17 +39,17 @@ test("Redis down: 503s and `unavailable`; Redis back: recovery by itself, every 
   );
   await Bun.sleep(300);
   await cluster.redis.stop("SIGKILL");
-  await eventually(async () => (await healthStatus(a)) === 503 && (await healthStatus(b)) === 503, "503 from /healthz", 10_000);
-  await eventually(() => refused >= 4, "refused messages");
+  await until(async () => (await healthStatus(a)) === 503 && (await healthStatus(b)) === 503, "503 from /healthz", 10_000);
+  await until(() => refused >= 4, "refused messages");
   const upgrade = await rawUpgrade(b.wsUrl, { jwt });
   expect(upgrade.status).toBe(503);
   const history = await ca.request("history", {});
   expect({ type: history.type, code: history.data.code }).toEqual({ type: "error", code: "unavailable" });
 
   await cluster.redis.start();
-  await eventually(async () => (await healthStatus(a)) === 200 && (await healthStatus(b)) === 200, "recovery", 15_000);
+  await until(async () => (await healthStatus(a)) === 200 && (await healthStatus(b)) === 200, "recovery", 15_000);
   const ackedBefore = acked.length;
-  await eventually(() => acked.length >= ackedBefore + 20, "messages acked again after recovery");
+  await until(() => acked.length >= ackedBefore + 20, "messages acked again after recovery");
   running = false;
   await traffic;
 
@@ -59,11 +62,11 @@ test("Redis down: 503s and `unavailable`; Redis back: recovery by itself, every 
     if (!page.has_more) break;
     before = page.messages[0].seq;
   }
-  expect(isRun(stored, 1, total)).toBe(true);
+  expectSeqRun(stored, 1, total);
   expect(new Set(acked).size).toBe(acked.length);
   for (const c of [ca, cb]) {
     await c.until(() => c.messages().some((m) => m.seq === total), `seq ${total}`);
-    expect(isRun(c.messages().map((m) => m.seq), 1, total)).toBe(true);
+    expectSeqRun(c.messages().map((m) => m.seq), 1, total);
   }
   const late = await WsClient.connect(b.wsUrl, { jwt, since: 0 });
   expect(late.replay!.data.messages.map((m: any) => m.seq).slice(-Math.min(total, 500))).toEqual(
@@ -85,8 +88,12 @@ test("Redis stops answering (CLIENT PAUSE WRITE): a message gets `unavailable` f
   const during = await writer.request("message", { content: "during the stall" }, { timeoutMs: 15_000 });
   await cluster.redis.command("CLIENT", ["UNPAUSE"]);
   expect({ type: during.type, code: during.data?.code }).toEqual({ type: "error", code: "unavailable" });
-  await eventually(async () => (await healthStatus(a)) === 200, "recovery", 20_000);
-  await eventually(async () => (await writer.request("message", { content: "after" }, { timeoutMs: 15_000 })).type === "ack", "an ack after the stall", 20_000);
+  await until(async () => (await healthStatus(a)) === 200, "recovery", 20_000);
+  const ack = async () => {
+    const reply = await writer.request("message", { content: "after" }, { timeoutMs: 15_000 }).catch((error) => Promise.reject(new GiveUp(String(error))));
+    return reply.type === "ack";
+  };
+  await until(ack, "an ack after the stall", 20_000);
   expect(quiet(a)).toBe(true);
 }, 60_000);
 
@@ -118,7 +125,7 @@ test("a gap the store can't fill is retried once a second, never in a loop: with
   expect((await c.request("ping", {}, { timeoutMs: 3_000 })).type).toBe("ack");
 
   await cluster.redis.start();
-  await eventually(async () => (await healthWithin(3_000)) === 200, "recovery", 20_000);
+  await until(async () => (await healthWithin(3_000)) === 200, "recovery", 20_000);
   await cluster.redis.command("DEL", [`roomz:log:${channel}`]);
   expect(quiet(a)).toBe(true);
 }, 60_000);

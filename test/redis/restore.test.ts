@@ -14,7 +14,8 @@ import type { ChatMessage } from "../../src/protocol";
 import { signIn, type TestServer } from "../helpers/server";
 import { RedisServer, startRedis } from "../helpers/redis";
 import { WsClient } from "../helpers/ws-client";
-import { FAST, until } from "../client/support";
+import { until } from "../helpers/wait";
+import { FAST } from "../client/support";
 import { freshUser, startInstance } from "./support";
 
 const stops: Array<() => Promise<unknown>> = [];

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { requestToken } from "../helpers/server";
 import { WsClient } from "../helpers/ws-client";
-import { connectEverywhere, freshUser, isRun, quiet, startCluster, startInstance, type Cluster } from "./support";
+import { expectSeqRun } from "../helpers/seq";
+import { connectEverywhere, freshUser, quiet, startCluster, startInstance, type Cluster } from "./support";
 
 let cluster: Cluster;
 beforeAll(async () => {
@@ -31,7 +32,7 @@ describe("messages across instances", () => {
       const messages = await c.waitForMessages(total);
       await Bun.sleep(100);
       expect(c.messages().length).toBe(total);
-      expect(isRun(messages.map((m) => m.seq), 1, total)).toBe(true);
+      expectSeqRun(messages.map((m) => m.seq), 1, total);
       expect(messages.map((m) => m.id)).toEqual(clients[0].messages().map((m) => m.id));
     }
     // each connection's messages were stored in the order it sent them
@@ -93,7 +94,7 @@ describe("messages across instances", () => {
       await j.until(() => (j.messages().at(-1)?.seq ?? j.replay!.data.messages.at(-1)?.seq ?? 0) >= last, `seq ${last}`);
       await Bun.sleep(50);
       const seqs = [...j.replay!.data.messages.map((m: any) => m.seq), ...j.messages().map((m) => m.seq)];
-      expect({ replayed: j.replay!.data.messages.length, run: isRun(seqs, 1, last) }).toMatchObject({ run: true });
+      expectSeqRun(seqs, 1, last);
       j.close();
     }
     // some joins did land in the middle of the traffic

@@ -3,16 +3,13 @@
  * balancer: same JWT_SECRET_KEY and allow-list, each with its own port and data directory.
  */
 import { startRedis, type RedisOptions, type RedisServer } from "../helpers/redis";
-import { signIn, startServer, type TestServer } from "../helpers/server";
-import { WsClient, type ConnectOptions } from "../helpers/ws-client";
+import { signIn, type TestServer } from "../helpers/server";
+import { testSuite } from "../helpers/suite";
+import type { ConnectOptions } from "../helpers/upgrade";
+import { WsClient } from "../helpers/ws-client";
 
-export const USERS = Array.from({ length: 40 }, (_, i) => `scale${i + 1}@example.com`);
-export const JWT_SECRET_KEY = "redis-test-secret-key-that-is-long-enough-0123456789";
-
-let nextUser = 0;
-export function freshUser(): string {
-  return USERS[nextUser++ % USERS.length];
-}
+const suite = testSuite("scale", 40, "redis-test-secret-key-that-is-long-enough-0123456789");
+export const { users: USERS, jwtSecretKey: JWT_SECRET_KEY, freshUser } = suite;
 
 export interface Cluster {
   redis: RedisServer;
@@ -34,17 +31,7 @@ export async function startCluster(count: number, env: Record<string, string> = 
 }
 
 export function startInstance(redis: RedisServer, env: Record<string, string> = {}): Promise<TestServer> {
-  return startServer({
-    env: {
-      REDIS_URL: redis.url,
-      ALLOWED_EMAILS: USERS.join(","),
-      JWT_SECRET_KEY,
-      MAGIC_LINK_RATE_LIMIT: "1000",
-      MAGIC_LINK_IP_RATE_LIMIT: "100000",
-      MESSAGE_RATE_LIMIT: "100000",
-      ...env,
-    },
-  });
+  return suite.start({ REDIS_URL: redis.url, ...env });
 }
 
 /** One session (signed in on the first server) and a connection to each of `servers`. */
@@ -55,26 +42,12 @@ export async function connectEverywhere(servers: TestServer[], email: string, op
   return { jwt, clients };
 }
 
-/** Resolves once `check` is true, polling; fails with `what` after `timeoutMs`. */
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
-
 export async function healthStatus(server: TestServer): Promise<number> {
   try {
     return (await fetch(`${server.url}/healthz`)).status;
   } catch {
     return 0;
   }
-}
-
-/** `seqs` is exactly from..from+count-1, in order. */
-export function isRun(seqs: number[], from: number, count: number): boolean {
-  return seqs.length === count && seqs.every((s, i) => s === from + i);
 }
 
 /** The server printed no unhandled rejection or crash. */

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { allServerOutput, requestToken, signIn, startServer, type TestServer } from "../helpers/server";
-import { rawUpgrade, WsClient } from "../helpers/ws-client";
+import { rawUpgrade } from "../helpers/upgrade";
+import { WsClient } from "../helpers/ws-client";
 import { expectProblemResponse, leakViolations, problemViolations, stackTraceLines } from "./support";
 
 const SECRET = "security-test-secret-key-0123456789abcdefgh";

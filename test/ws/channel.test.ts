@@ -6,7 +6,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { signIn, type TestServer } from "../helpers/server";
 import { WsClient } from "../helpers/ws-client";
-import { TIME, allHistory, connectUser, expectSeqRun, freshUser, startWsServer } from "./support";
+import { expectSeqRun } from "../helpers/seq";
+import { TIMESTAMP } from "../helpers/timestamp";
+import { allHistory, connectUser, freshUser, startWsServer } from "./support";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -224,7 +226,7 @@ describe("set_display_name", () => {
     await a.request("set_display_name", { display_name: " Phone " });
     for (const other of [b, c]) {
       const changed = await other.waitFor((f) => f.type === "display_name_changed");
-      expect(changed.data).toEqual({ user: { id: `user:${email}`, email, display_name: "Phone" }, connection_id: a.connectionId, timestamp: expect.stringMatching(TIME) });
+      expect(changed.data).toEqual({ user: { id: `user:${email}`, email, display_name: "Phone" }, connection_id: a.connectionId, timestamp: expect.stringMatching(TIMESTAMP) });
     }
     await Bun.sleep(100);
     expect(a.ofType("display_name_changed")).toEqual([]);
@@ -262,7 +264,7 @@ describe("presence", () => {
     const a = await WsClient.connect(server.wsUrl, { jwt });
     const b = await WsClient.connect(server.wsUrl, { jwt });
     const joinedB = await a.waitFor((f) => f.type === "user_joined");
-    expect(joinedB.data).toEqual({ user: { id: `user:${email}`, email, display_name: null }, connection_id: b.connectionId, timestamp: expect.stringMatching(TIME), total_connections: 2 });
+    expect(joinedB.data).toEqual({ user: { id: `user:${email}`, email, display_name: null }, connection_id: b.connectionId, timestamp: expect.stringMatching(TIMESTAMP), total_connections: 2 });
     const c = await WsClient.connect(server.wsUrl, { jwt });
     for (const x of [a, b]) {
       const j = await x.waitFor((f) => f.type === "user_joined" && f.data.connection_id === c.connectionId);
@@ -271,7 +273,7 @@ describe("presence", () => {
     await b.closeAndWait();
     for (const x of [a, c]) {
       const left = await x.waitFor((f) => f.type === "user_left");
-      expect(left.data).toEqual({ user: { id: `user:${email}`, email, display_name: left.data.user.display_name }, connection_id: b.connectionId, timestamp: expect.stringMatching(TIME), remaining_connections: 2 });
+      expect(left.data).toEqual({ user: { id: `user:${email}`, email, display_name: left.data.user.display_name }, connection_id: b.connectionId, timestamp: expect.stringMatching(TIMESTAMP), remaining_connections: 2 });
       expect(left.data.user.display_name).toBeNull(); // b never set a name
     }
     c.close(); // not waiting: an abrupt close still announces

@@ -6,8 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { TestServer } from "../helpers/server";
-import { RawWsClient, WsClient, encodeClientFrame, type Frame } from "../helpers/ws-client";
-import { TIME, allHistory, connectUser, freshUser, startWsServer } from "./support";
+import { RawWsClient, encodeClientFrame } from "../helpers/raw-ws";
+import { TIMESTAMP } from "../helpers/timestamp";
+import { WsClient, type Frame } from "../helpers/ws-client";
+import { allHistory, connectUser, freshUser, startWsServer } from "./support";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -314,7 +316,7 @@ describe("ping and replies", () => {
     const { clients: [c] } = await connectUser(server, freshUser());
     const before = Date.now();
     const reply = await c.request("ping");
-    expect(reply).toEqual({ type: "ack", ref: reply.ref, data: { server_time: expect.stringMatching(TIME) } });
+    expect(reply).toEqual({ type: "ack", ref: reply.ref, data: { server_time: expect.stringMatching(TIMESTAMP) } });
     expect(Math.abs(Date.parse(reply.data.server_time) - before)).toBeLessThan(5000);
     expect((await c.request("ping", {})).type).toBe("ack");
     expect((await c.request("ping", { extra: 1, nested: { a: [] } })).type).toBe("ack");
@@ -323,7 +325,7 @@ describe("ping and replies", () => {
     c.send({ type: "ping" });
     const bare = await c.waitFor((f) => f.type === "ack", 5000, from);
     expect("ref" in bare).toBe(false);
-    expect(bare.data.server_time).toMatch(TIME);
+    expect(bare.data.server_time).toMatch(TIMESTAMP);
     // unknown top-level and data members on a message are ignored
     const sent = await c.request("message", { content: "with extras", colour: "red", client_msg_id: null });
     expect(sent.type).toBe("ack");
@@ -339,7 +341,7 @@ describe("ping and replies", () => {
     const ack = await a.request("message", { content: "hello", client_msg_id: "cm-1" });
     expect(Object.keys(ack).sort()).toEqual(["data", "ref", "type"]);
     expect(Object.keys(ack.data).sort()).toEqual(["duplicate", "id", "seq", "timestamp"]);
-    expect(ack.data).toEqual({ id: expect.any(String), seq: 1, timestamp: expect.stringMatching(TIME), duplicate: false });
+    expect(ack.data).toEqual({ id: expect.any(String), seq: 1, timestamp: expect.stringMatching(TIMESTAMP), duplicate: false });
     const [m] = await b.waitForMessages(1);
     const frame = b.frames.find((f) => f.type === "message")!;
     expect(Object.keys(frame).sort()).toEqual(["data", "type"]); // only ack and error carry ref

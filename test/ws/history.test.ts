@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { signIn, type TestServer } from "../helpers/server";
 import { WsClient } from "../helpers/ws-client";
-import { allHistory, connectUser, expectSeqRun, freshUser, sendMany, startWsServer } from "./support";
+import { expectSeqRun } from "../helpers/seq";
+import { allHistory, connectUser, freshUser, sendMany, startWsServer } from "./support";
 
 let server: TestServer;
 beforeAll(async () => {

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { TestServer } from "../helpers/server";
-import { WsClient, within } from "../helpers/ws-client";
+import { within } from "../helpers/wait";
+import { WsClient } from "../helpers/ws-client";
 import { allHistory, connectUser, freshUser, startWsServer } from "./support";
 
 const LIMIT = 5;

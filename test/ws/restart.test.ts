@@ -6,8 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { signIn, type TestServer } from "../helpers/server";
-import { WsClient, within, type Frame } from "../helpers/ws-client";
-import { allHistory, expectSeqRun, freshUser, startWsServer } from "./support";
+import { expectSeqRun } from "../helpers/seq";
+import { within } from "../helpers/wait";
+import { WsClient, type Frame } from "../helpers/ws-client";
+import { allHistory, freshUser, startWsServer } from "./support";
 
 let server: TestServer;
 beforeAll(async () => {

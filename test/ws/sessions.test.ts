@@ -7,8 +7,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { signIn, tempDir, type TestServer } from "../helpers/server";
-import { WsClient, rawUpgrade, within } from "../helpers/ws-client";
-import { WS_USERS, expectProblem, freshUser, mintJwt, startWsServer } from "./support";
+import { decodeJwtPart, epochSeconds, HS256, mintJwt, sessionClaims } from "../helpers/jwt";
+import { expectProblem } from "../helpers/problems";
+import { rawUpgrade } from "../helpers/upgrade";
+import { within } from "../helpers/wait";
+import { WsClient } from "../helpers/ws-client";
+import { WS_USERS, freshUser, JWT_SECRET_KEY, startWsServer } from "./support";
 
 let server: TestServer;
 const allowDir = tempDir("roomz-ws-allow-");
@@ -49,7 +53,7 @@ describe("sessions ending close sockets", () => {
     // b1 hears the two connections leave
     await b1.until(() => b1.ofType("user_left").length === 2, "two user_left");
     expect(b1.ofType("user_left").at(-1)!.data.remaining_connections).toBe(1);
-    expectProblem(await rawUpgrade(server.wsUrl, { jwt: one }), 401, "unauthenticated");
+    await expectProblem(await rawUpgrade(server.wsUrl, { jwt: one }), 401, "unauthenticated", "/ws");
     expect((await rawUpgrade(server.wsUrl, { jwt: two })).status).toBe(101);
     b1.close();
     stranger.close();
@@ -66,7 +70,7 @@ describe("sessions ending close sockets", () => {
     await Bun.sleep(100);
     expect(stranger.closeInfo).toBeNull();
     expect((await stranger.request("ping")).type).toBe("ack");
-    for (const jwt of sessions) expectProblem(await rawUpgrade(server.wsUrl, { jwt }), 401, "unauthenticated");
+    for (const jwt of sessions) await expectProblem(await rawUpgrade(server.wsUrl, { jwt }), 401, "unauthenticated", "/ws");
     // a new sign-in works again
     const fresh = await WsClient.connect(server.wsUrl, { jwt: await signIn(server, email) });
     expect(fresh.authenticated.data.connections).toHaveLength(1);
@@ -147,11 +151,11 @@ describe("sessions ending close sockets", () => {
 
   test("a socket closes with 4001 when its session's exp passes; a longer session stays", async () => {
     const email = freshUser();
-    const short = mintJwt(email, { expInSeconds: 2 });
+    const short = mintJwt(HS256, sessionClaims(email, { exp: epochSeconds() + 2 }), JWT_SECRET_KEY);
     const client = await WsClient.connect(server.wsUrl, { jwt: short });
     const long = await WsClient.connect(server.wsUrl, { jwt: await signIn(server, email) });
     const opened = Date.now();
-    const exp = JSON.parse(Buffer.from(short.split(".")[1], "base64url").toString()).exp * 1000;
+    const exp = decodeJwtPart(short.split(".")[1]).exp * 1000;
     expect(await closeCode(client, 6000)).toBe(4001);
     const closedAt = Date.now();
     expect(closedAt).toBeGreaterThanOrEqual(exp - 50);
@@ -159,7 +163,7 @@ describe("sessions ending close sockets", () => {
     expect(closedAt - opened).toBeLessThan(4000);
     expect(long.closeInfo).toBeNull();
     expect((await long.request("ping")).type).toBe("ack");
-    expectProblem(await rawUpgrade(server.wsUrl, { jwt: short }), 401, "unauthenticated");
+    await expectProblem(await rawUpgrade(server.wsUrl, { jwt: short }), 401, "unauthenticated", "/ws");
     long.close();
   }, 15000);
 
@@ -179,7 +183,7 @@ describe("sessions ending close sockets", () => {
       expect(c.closeInfo).toBeNull();
       expect((await c.request("ping")).type).toBe("ack");
     }
-    expectProblem(await rawUpgrade(server.wsUrl, { jwt: goneJwt }), 403, "not_allowed");
+    await expectProblem(await rawUpgrade(server.wsUrl, { jwt: goneJwt }), 403, "not_allowed", "/ws");
     // the server still runs after SIGHUP
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     stay.close();

@@ -6,8 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { TestServer } from "../helpers/server";
-import { WsClient, within } from "../helpers/ws-client";
-import { connectUser, expectSeqRun, freshUser, metric, startWsServer } from "./support";
+import { expectSeqRun } from "../helpers/seq";
+import { within } from "../helpers/wait";
+import { WsClient } from "../helpers/ws-client";
+import { connectUser, freshUser, metric, startWsServer } from "./support";
 
 let server: TestServer;
 beforeAll(async () => {

@@ -4,8 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { signIn, type TestServer } from "../helpers/server";
-import { RawWsClient, WsClient, rawUpgrade } from "../helpers/ws-client";
-import { TIME, expectProblem, freshUser, mintJwt, startWsServer } from "./support";
+import { epochSeconds, HS256, mintJwt, sessionClaims } from "../helpers/jwt";
+import { expectProblem } from "../helpers/problems";
+import { RawWsClient } from "../helpers/raw-ws";
+import { TIMESTAMP } from "../helpers/timestamp";
+import { rawUpgrade } from "../helpers/upgrade";
+import { WsClient } from "../helpers/ws-client";
+import { freshUser, JWT_SECRET_KEY, startWsServer } from "./support";
 
 const MAX_CONNECTIONS = 3;
 let server: TestServer;
@@ -24,20 +29,20 @@ describe("upgrade refusals", () => {
       ["garbage bearer", { jwt: "not-a-jwt" }],
       ["empty bearer", { headers: { authorization: "Bearer " } }],
       ["Basic scheme", { headers: { authorization: `Basic ${good}` } }],
-      ["other key", { jwt: mintJwt(email, { secret: "another-secret-key-that-is-long-enough-000000" }) }],
-      ["expired", { jwt: mintJwt(email, { expInSeconds: -5 }) }],
-      ["alg none", { jwt: mintJwt(email, { alg: "none" }) }],
-      ["alg HS512 header", { jwt: mintJwt(email, { alg: "HS512" }) }],
-      ["wrong ver", { jwt: mintJwt(email, { ver: 7 }) }],
+      ["other key", { jwt: mintJwt(HS256, sessionClaims(email), "another-secret-key-that-is-long-enough-000000") }],
+      ["expired", { jwt: mintJwt(HS256, sessionClaims(email, { exp: epochSeconds() - 5 }), JWT_SECRET_KEY) }],
+      ["alg none", { jwt: mintJwt({ alg: "none", typ: "JWT" }, sessionClaims(email), JWT_SECRET_KEY, "none") }],
+      ["alg HS512 header", { jwt: mintJwt({ alg: "HS512", typ: "JWT" }, sessionClaims(email), JWT_SECRET_KEY) }],
+      ["wrong ver", { jwt: mintJwt(HS256, sessionClaims(email, { ver: 7 }), JWT_SECRET_KEY) }],
       ["tampered signature", { jwt: good.slice(0, -3) + (good.endsWith("AAA") ? "BBB" : "AAA") }],
     ];
     for (const [what, options] of cases) {
       const response = await rawUpgrade(server.wsUrl, options);
       expect({ what, status: response.status }).toEqual({ what, status: 401 });
-      expectProblem(response, 401, "unauthenticated");
+      await expectProblem(response, 401, "unauthenticated", "/ws");
     }
     const query = await rawUpgrade(`${server.wsUrl}?token=${good}&session=${good}&access_token=${good}`);
-    expectProblem(query, 401, "unauthenticated");
+    await expectProblem(query, 401, "unauthenticated", "/ws");
     // and the good session upgrades
     expect((await rawUpgrade(server.wsUrl, { jwt: good })).status).toBe(101);
   });
@@ -46,7 +51,7 @@ describe("upgrade refusals", () => {
     const jwt = await signIn(server, freshUser());
     expect((await rawUpgrade(server.wsUrl, { cookie: `session_token=${jwt}` })).status).toBe(101);
     const bearerWins = await rawUpgrade(server.wsUrl, { cookie: `session_token=${jwt}`, jwt: "bad.bad.bad" });
-    expectProblem(bearerWins, 401, "unauthenticated");
+    await expectProblem(bearerWins, 401, "unauthenticated", "/ws");
     const client = await WsClient.connect(server.wsUrl, { cookie: `other=1; session_token=${jwt}` });
     expect(client.authenticated.type).toBe("authenticated");
     client.close();
@@ -56,11 +61,11 @@ describe("upgrade refusals", () => {
     const jwt = await signIn(server, freshUser());
     for (const origin of ["http://evil.example", `https://127.0.0.1:${server.port}`, `http://127.0.0.1:${server.port + 1}`, "null"]) {
       const response = await rawUpgrade(server.wsUrl, { jwt, origin });
-      expectProblem(response, 403, "bad_origin");
+      await expectProblem(response, 403, "bad_origin", "/ws");
     }
     // order: Origin before the session
-    expectProblem(await rawUpgrade(server.wsUrl, { origin: "http://evil.example" }), 403, "bad_origin");
-    expectProblem(await rawUpgrade(server.wsUrl, { origin: "http://evil.example", jwt: "garbage" }), 403, "bad_origin");
+    await expectProblem(await rawUpgrade(server.wsUrl, { origin: "http://evil.example" }), 403, "bad_origin", "/ws");
+    await expectProblem(await rawUpgrade(server.wsUrl, { origin: "http://evil.example", jwt: "garbage" }), 403, "bad_origin", "/ws");
     // the server's own origin (PUBLIC_URL unset: http:// + Host), default port normalisation aside
     expect((await rawUpgrade(server.wsUrl, { jwt, origin: `http://127.0.0.1:${server.port}` })).status).toBe(101);
     const client = await WsClient.connect(server.wsUrl, { jwt, origin: `http://127.0.0.1:${server.port}` });
@@ -75,7 +80,7 @@ describe("upgrade refusals", () => {
       for (const origin of ["https://chat.example.com", "https://chat.example.com:443", "https://CHAT.example.com"])
         expect({ origin, status: (await rawUpgrade(withPublic.wsUrl, { jwt, origin })).status }).toEqual({ origin, status: 101 });
       for (const origin of [`http://127.0.0.1:${withPublic.port}`, "http://chat.example.com", "https://chat.example.com:8443", "https://evil.chat.example.com"])
-        expectProblem(await rawUpgrade(withPublic.wsUrl, { jwt, origin }), 403, "bad_origin");
+        await expectProblem(await rawUpgrade(withPublic.wsUrl, { jwt, origin }), 403, "bad_origin", "/ws");
       // no Origin at all (CLI, bots): allowed
       expect((await rawUpgrade(withPublic.wsUrl, { jwt })).status).toBe(101);
     } finally {
@@ -84,11 +89,11 @@ describe("upgrade refusals", () => {
   });
 
   test("403 not_allowed for a valid session of an address not on the allow-list", async () => {
-    const jwt = mintJwt("stranger@example.com");
-    expectProblem(await rawUpgrade(server.wsUrl, { jwt }), 403, "not_allowed");
+    const jwt = mintJwt(HS256, sessionClaims("stranger@example.com"), JWT_SECRET_KEY);
+    await expectProblem(await rawUpgrade(server.wsUrl, { jwt }), 403, "not_allowed", "/ws");
     // order: a foreign Origin is refused first
     const badOriginFirst = await rawUpgrade(server.wsUrl, { jwt, origin: "http://evil.example" });
-    expectProblem(badOriginFirst, 403, "bad_origin");
+    await expectProblem(badOriginFirst, 403, "bad_origin", "/ws");
   });
 
   test("429 rate_limited with Retry-After over MAX_CONNECTIONS_PER_USER; a closed connection frees its slot; other users unaffected", async () => {
@@ -97,15 +102,15 @@ describe("upgrade refusals", () => {
     const open: WsClient[] = [];
     for (let i = 0; i < MAX_CONNECTIONS; i++) open.push(await WsClient.connect(server.wsUrl, { jwt }));
     const refused = await rawUpgrade(server.wsUrl, { jwt });
-    expectProblem(refused, 429, "rate_limited");
+    await expectProblem(refused, 429, "rate_limited", "/ws");
     const retryAfter = refused.headers.get("retry-after");
     expect(retryAfter).toMatch(/^\d+$/);
     expect(Number(retryAfter)).toBeGreaterThan(0);
     // a second session of the same user counts toward the same limit
     const otherSession = await signIn(server, email);
-    expectProblem(await rawUpgrade(server.wsUrl, { jwt: otherSession }), 429, "rate_limited");
+    await expectProblem(await rawUpgrade(server.wsUrl, { jwt: otherSession }), 429, "rate_limited", "/ws");
     // order: Origin and session come before the limit
-    expectProblem(await rawUpgrade(server.wsUrl, { jwt, origin: "http://evil.example" }), 403, "bad_origin");
+    await expectProblem(await rawUpgrade(server.wsUrl, { jwt, origin: "http://evil.example" }), 403, "bad_origin", "/ws");
     // another user is not limited by this one
     const other = await WsClient.connect(server.wsUrl, { jwt: await signIn(server, freshUser()) });
     other.close();
@@ -135,7 +140,7 @@ describe("upgrade refusals", () => {
     for (const since of ["-1", "abc", "1.5", "", "1e3", "0x10", " 1", "+1", "NaN"]) {
       const response = await rawUpgrade(`${server.wsUrl}?since=${encodeURIComponent(since)}`, { jwt });
       expect({ since, status: response.status }).toEqual({ since, status: 400 });
-      expectProblem(response, 400, "invalid_request");
+      await expectProblem(response, 400, "invalid_request", "/ws");
     }
     for (const since of ["0", "7"]) expect((await rawUpgrade(`${server.wsUrl}?since=${since}`, { jwt })).status).toBe(101);
   });
@@ -164,12 +169,12 @@ describe("authenticated", () => {
     expect(a.data.connection_id.length).toBeGreaterThan(0);
     expect(typeof a.data.epoch).toBe("string");
     expect(a.data.epoch.length).toBeGreaterThan(0);
-    expect(a.data.server_time).toMatch(TIME);
+    expect(a.data.server_time).toMatch(TIMESTAMP);
     const serverTime = Date.parse(a.data.server_time);
     expect(serverTime).toBeGreaterThanOrEqual(before - 2000);
     expect(serverTime).toBeLessThanOrEqual(Date.now() + 2000);
     expect(a.data.connections).toHaveLength(1);
-    expect(a.data.connections[0]).toEqual({ connection_id: a.data.connection_id, display_name: null, connected_at: expect.stringMatching(TIME) });
+    expect(a.data.connections[0]).toEqual({ connection_id: a.data.connection_id, display_name: null, connected_at: expect.stringMatching(TIMESTAMP) });
 
     await first.request("set_display_name", { display_name: "Laptop" });
     await Bun.sleep(5);
@@ -223,7 +228,7 @@ describe("authenticated", () => {
     const replies = raw.frames.filter((f) => f.ref);
     expect(replies.map((f) => `${f.ref}:${f.type}`).sort()).toEqual(["e1:ack", "e2:ack", "e3:error", "e4:ack", "e5:ack"]);
     const byRef = Object.fromEntries(replies.map((f) => [f.ref, f]));
-    expect(byRef.e1.data.server_time).toMatch(TIME);
+    expect(byRef.e1.data.server_time).toMatch(TIMESTAMP);
     expect(byRef.e2.data).toMatchObject({ seq: 1, duplicate: false });
     expect(byRef.e3.data.code).toBe("unknown_type");
     expect(byRef.e4.data).toEqual({ display_name: "Early" });

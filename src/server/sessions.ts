@@ -7,7 +7,7 @@ import type { AuthStore } from "../engine";
 import { channelOf } from "../protocol";
 import type { AllowList } from "./allow-list";
 import type { Config } from "./config";
-import { signJwt, verifyJwt, type SessionClaims } from "./jwt";
+import { SessionTokens, type SessionClaims } from "./jwt";
 import type { Metrics } from "./metrics";
 
 export const COOKIE_NAME = "session_token";
@@ -37,24 +37,26 @@ export function sessionToken(request: Request): string | null {
 }
 
 export class Sessions {
+  private tokens: SessionTokens;
+
   constructor(
     private config: Config,
     private auth: AuthStore,
     private allowList: AllowList,
     private metrics: Metrics,
-  ) {}
+  ) {
+    this.tokens = new SessionTokens(config.jwtSecret);
+  }
 
   async issue(email: string): Promise<{ token: string; claims: SessionClaims }> {
     const now = Math.floor(Date.now() / 1000);
-    const claims: SessionClaims = {
+    return this.tokens.sign({
       sub: channelOf(email),
       email,
-      iat: now,
       exp: now + this.config.jwtExpiryDays * 86400,
       jti: crypto.randomUUID(),
       ver: await this.auth.sessionVersion(email),
-    };
-    return { token: signJwt(claims, this.config.jwtSecret), claims };
+    });
   }
 
   async authenticate(request: Request): Promise<AuthResult> {
@@ -66,12 +68,12 @@ export class Sessions {
   /** The claims of a correctly signed, unexpired token, whatever its revocation or address. */
   genuineClaims(request: Request): SessionClaims | null {
     const token = sessionToken(request);
-    const claims = token ? verifyJwt(token, this.config.jwtSecret) : null;
+    const claims = token ? this.tokens.verify(token) : null;
     return claims && claims.exp * 1000 > Date.now() ? claims : null;
   }
 
   async check(token: string): Promise<AuthResult> {
-    const claims = verifyJwt(token, this.config.jwtSecret);
+    const claims = this.tokens.verify(token);
     if (!claims) return this.refuse("invalid", "The session is not valid; sign in again.");
     const result = await this.stillValid(claims);
     return result.ok ? { ok: true, claims, token } : result;

@@ -3,6 +3,29 @@
  * web-assets.generated.ts), served from memory with strict security headers. Paths that
  * are not an asset get index.html so the app's own routes survive a reload; a missing
  * asset (anything under /assets/, or with a file extension) is a 404.
+ *
+ * Why not @elysiajs/static (1.4.10, named on the design card; tried in the compiled
+ * executable, run alone from an empty folder, and removed from the dependencies):
+ *   - It reads a folder, so it finds the embedded files only if the build adds
+ *     `--root . --asset-naming="[dir]/[name].[ext]"` (they are then under
+ *     /$bunfs/root/web/dist). Without those flags they sit flat in /$bunfs/root next to
+ *     the bundled server, and pointing it there serves the server's source.
+ *   - With its default `etag: true`, the first file it serves starts an LRU cache whose
+ *     10.8 s setInterval is never unref'd; Roomz exits by letting its event loop drain, so
+ *     the server no longer exits on SIGTERM (still running 15 s later; exits in 15 ms as it
+ *     is). The executable test now checks that a server that has served the UI exits.
+ *   - Unless `alwaysStatic` is set (the default only with NODE_ENV=production), it stats
+ *     the file system on every request: server CPU per request 145 µs for `/` and 125 µs
+ *     for an app route, against 50 and 45 µs here.
+ *   - In the one configuration that works (those flags, `alwaysStatic`, `etag: false`,
+ *     `indexHTML: false`), it costs what this file costs (50-60 µs per page, 70 µs per
+ *     asset, startup within noise), but it sends HTML files without its `headers` option
+ *     and has no SPA fallback and a single cache policy, so every answer would still pass
+ *     through this code for the CSP, the cache policy per path, the fallback, the 404
+ *     problem documents and the method check. It would only map paths to files, which
+ *     the generated table does, at the price of the build flags and two traps one option
+ *     away. (Server CPU per request: 2,000 sequential keep-alive GETs per round, 9 rounds
+ *     interleaved between the two executables, medians, on the shared 2-core machine.)
  */
 import { problem } from "./problem";
 

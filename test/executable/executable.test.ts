@@ -1,12 +1,26 @@
 /**
- * The single executable: built with `bun build --compile`, copied alone into an empty
- * directory, run from there. It must serve the embedded UI, sign-in and chat with SQLite
- * in ./roomz-data, and be its own client (`roomz send`, `roomz listen`).
+ * The single executable: built with `bun build --compile` exactly as `npm run build` does
+ * (the command is read from package.json), copied alone into an empty directory, run from
+ * there. It must serve the embedded UI and nothing else of what it embeds, sign-in and
+ * chat with SQLite in ./roomz-data, be its own client (`roomz send`, `roomz listen`), and
+ * exit on SIGTERM once it has served all that.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { copyFileSync, existsSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, freePort, tempDir } from "../helpers/server";
+
+/** `npm run build`'s compile step, writing to `outfile` instead of dist/roomz. */
+function buildCommand(outfile: string): string[] {
+  const script: string = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts.build;
+  const compile = script.split("&&").map((s) => s.trim()).find((s) => s.startsWith("bun build "));
+  if (!compile || /["'$`]/.test(compile)) throw new Error(`can't read the compile step of "build": ${script}`);
+  const args = compile.split(/\s+/).slice(1);
+  const out = args.indexOf("--outfile");
+  if (out < 0 || args[out + 1] !== "dist/roomz") throw new Error(`"build" does not write dist/roomz: ${script}`);
+  args[out + 1] = outfile;
+  return [process.execPath, ...args];
+}
 
 const buildDir = tempDir("roomz-build-");
 const runDir = tempDir("roomz-run-");
@@ -26,7 +40,7 @@ beforeAll(async () => {
     const web = Bun.spawnSync(["bun", "run", "build:web"], { cwd: ROOT, env: { ...process.env, PATH: `${ROOT}/node_modules/.bin:${process.env.PATH}` } });
     expect(web.exitCode).toBe(0);
   }
-  const build = Bun.spawnSync([process.execPath, "build", "--compile", "--minify", "src/main.ts", "--outfile", join(buildDir, "roomz")], { cwd: ROOT });
+  const build = Bun.spawnSync(buildCommand(join(buildDir, "roomz")), { cwd: ROOT });
   if (build.exitCode !== 0) throw new Error(build.stderr.toString());
   copyFileSync(join(buildDir, "roomz"), join(runDir, "roomz"));
   Bun.spawnSync(["chmod", "+x", join(runDir, "roomz")]);
@@ -54,6 +68,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   proc?.kill("SIGTERM");
+  await Promise.race([proc?.exited, Bun.sleep(5000)]);
+  proc?.kill("SIGKILL");
   await proc?.exited;
 });
 
@@ -117,3 +133,26 @@ test("signs in through the console link and sends through its own client side", 
   expect(replay.messages.map((m) => m.content)).toEqual(["hello from the executable"]);
   expect(replay.messages[0].seq).toBe(1);
 }, 30_000);
+
+test("serves nothing it embeds but the UI: the bundled server and other paths are the app or a 404, never source", async () => {
+  const html = await (await fetch(`${url()}/`)).text();
+  const paths = ["/main.js", "/src/main.ts", "/src/main.js", "/roomz", "/server.js", "/web-assets.generated.js", "/%2e%2e/src/main.ts", "/..%2fsrc%2fmain.ts", "/$bunfs/root/main.js", "/assets/..%2f..%2fsrc%2fmain.ts"];
+  for (const path of paths) {
+    const res = await fetch(`${url()}${path}`);
+    const body = await res.text();
+    if (res.status === 200) expect(`${path}: ${body}`).toBe(`${path}: ${html}`);
+    else expect(`${path}: ${res.status} ${res.headers.get("content-type")}`).toBe(`${path}: 404 application/problem+json`);
+    expect(body).not.toContain("startServer");
+  }
+});
+
+test("SIGTERM once it has served the UI and its assets: exit 0 within 5 s", async () => {
+  const html = await (await fetch(`${url()}/`)).text();
+  for (const [, src] of html.matchAll(/(?:src|href)="(\/[^"]+)"/g)) expect((await fetch(`${url()}${src}`)).status).toBe(200);
+  const head = await fetch(`${url()}/`, { method: "HEAD" });
+  expect(head.status).toBe(200);
+  expect(head.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+  proc.kill("SIGTERM");
+  const exited = await Promise.race([proc.exited, Bun.sleep(5000).then(() => "still running 5 s after SIGTERM")]);
+  expect(exited).toBe(0);
+});

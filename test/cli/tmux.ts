@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../helpers/server";
+import { until } from "../helpers/wait";
 
 let sessions = 0;
 
@@ -30,24 +31,18 @@ export class TmuxCli {
     if (enter) run(["send-keys", "-t", this.name, "Enter"]);
   }
 
-  async waitFor(pattern: RegExp | string, timeoutMs = 10000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+  waitFor(pattern: RegExp | string, timeoutMs = 10000): Promise<string> {
+    const showing = () => {
       const screen = this.screen();
-      if (typeof pattern === "string" ? screen.includes(pattern) : pattern.test(screen)) return screen;
-      if (Date.now() > deadline) throw new Error(`screen never showed ${pattern}:\n${screen}`);
-      await Bun.sleep(50);
-    }
+      return (typeof pattern === "string" ? screen.includes(pattern) : pattern.test(screen)) ? screen : false;
+    };
+    return until(showing, () => `the screen to show ${pattern}:\n${this.screen()}`, { timeoutMs, everyMs: 50 });
   }
 
   /** The CLI's exit status once it has ended. */
   async exitCode(timeoutMs = 10000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    while (!existsSync(this.exitFile) || readFileSync(this.exitFile, "utf8").trim() === "") {
-      if (Date.now() > deadline) throw new Error(`the CLI did not exit:\n${this.screen()}`);
-      await Bun.sleep(50);
-    }
-    return Number(readFileSync(this.exitFile, "utf8").trim());
+    const written = () => existsSync(this.exitFile) && readFileSync(this.exitFile, "utf8").trim();
+    return Number(await until(() => written() || false, () => `the CLI to exit:\n${this.screen()}`, { timeoutMs, everyMs: 50 }));
   }
 
   /** The last non-empty line of the screen (the prompt line). */

@@ -3,7 +3,9 @@
  * the engine (createStore with REDIS_URL, a member joined in every channel so each append
  * is also delivered back through the feed), every message with a client_msg_id, W in
  * flight per worker. Prints appends/s and CPU µs per append of the Bun process(es) and of
- * each redis-server (from /proc/<pid>/stat), after a warm-up round.
+ * each redis-server (from /proc/<pid>/stat), after a warm-up round, and the rate at which the
+ * busiest redis-server would use a whole core at that cost (its ceiling: Redis runs
+ * commands on one thread).
  *   bun bench/probe/redis-append.ts [--appends 40000] [--window 256] [--workers 1] [--cluster 3] [--aof everysec]
  * --cluster P starts P redis-servers joined as a cluster (redis-cli --cluster create)
  * and uses REDIS_URL=redis+cluster://...; --workers K runs K engine processes (K
@@ -136,7 +138,8 @@ async function main() {
     console.log(
       `${primaries ? `cluster of ${primaries}` : "one redis-server"}, aof ${aof}, ${workers} worker(s), ${total} appends, window ${window}: ` +
         `${Math.round(total / (wall / 1000))} appends/s; Bun ${(bunUs / total).toFixed(1)} µs/append; ` +
-        `redis ${(redisTotal / total).toFixed(1)} µs/append (${perNode}); busiest redis-server ${Math.round(Math.max(...redisUs) / (wall * 10))}% of a core`,
+        `redis ${(redisTotal / total).toFixed(1)} µs/append (${perNode}); busiest redis-server ${Math.round(Math.max(...redisUs) / (wall * 10))}% of a core; ` +
+        `redis ceiling ≈ ${Math.round(1e6 / (Math.max(...redisUs) / total))} appends/s (the busiest redis-server at a full core, at this cost)`,
     );
   } finally {
     for (const s of servers) s.kill("SIGKILL");

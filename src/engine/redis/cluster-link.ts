@@ -20,6 +20,7 @@
 import type { Cluster, ClusterOptions } from "ioredis";
 import { EngineUnavailable } from "../engine";
 import { describeError, log } from "../../log";
+import { parseClusterUrl, type ClusterAddress } from "./cluster-url";
 import type { Link, LinkOptions } from "./redis-link";
 
 const CONNECT_TIMEOUT_MS = 2_000;
@@ -27,35 +28,6 @@ const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 1_000;
 const STALL_LIMIT_MS = 5_000;
 const SUBSCRIBE_AT_ONCE = 200;
-
-export interface ClusterAddress {
-  seeds: Array<{ host: string; port: number }>;
-  username?: string;
-  password?: string;
-  tls: boolean;
-}
-
-/** `redis+cluster://[user:password@]host:port[,host:port...]` (`rediss+cluster://` for TLS). */
-export function parseClusterUrl(url: string): ClusterAddress {
-  const match = /^(redis|rediss|valkey)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?$/i.exec(url.trim());
-  if (!match) throw new Error(`"${redact(url)}" is not a cluster URL: use redis+cluster://host:port[,host:port...]`);
-  const [, scheme, auth, hosts] = match;
-  const seeds = hosts.split(",").map((hostPort) => {
-    const at = hostPort.lastIndexOf(":");
-    const host = at > 0 ? hostPort.slice(0, at).replace(/^\[|\]$/g, "") : hostPort;
-    const port = at > 0 ? Number(hostPort.slice(at + 1)) : 6379;
-    if (!host || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`"${hostPort}" in REDIS_URL is not host:port`);
-    return { host, port };
-  });
-  let username: string | undefined;
-  let password: string | undefined;
-  if (auth !== undefined) {
-    const colon = auth.indexOf(":");
-    username = colon >= 0 ? decodeURIComponent(auth.slice(0, colon)) || undefined : decodeURIComponent(auth) || undefined;
-    password = colon >= 0 ? decodeURIComponent(auth.slice(colon + 1)) || undefined : undefined;
-  }
-  return { seeds, username, password, tls: scheme.toLowerCase() === "rediss" };
-}
 
 export class ClusterLink implements Link {
   readonly cluster = true;
@@ -118,8 +90,11 @@ export class ClusterLink implements Link {
       };
       const client = new Cluster(this.address.seeds, options);
       this.client = client;
-      client.on("error", () => {}); // each failure also ends in "end" or "-node", handled below
-      client.on("end", () => this.lost(generation, "cluster connection ended"));
+      // Each failure also ends in "end" or "-node", handled below; the error says why.
+      let why = "the cluster connection ended";
+      client.on("error", (error: unknown) => (why = describeError(error)));
+      client.on("node error", (error: unknown, key?: string) => (why = `${key ?? "a node"}: ${describeError(error)}`));
+      client.on("end", () => this.lost(generation, why));
       // While connecting, ioredis swaps the seeds for the nodes the cluster names; after
       // that, a node's connection that goes is a break in delivery.
       let connected = false;
@@ -263,8 +238,4 @@ function isUnavailable(error: unknown): boolean {
   const e = error as { name?: string; message?: string };
   if (e?.name !== "ReplyError") return true;
   return /^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|MOVED|ASK)\b/.test(e.message ?? "");
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, "//***@");
 }

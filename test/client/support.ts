@@ -1,6 +1,7 @@
 /** Shared pieces of the client and CLI tests: a real server with roomy limits, users, waiting. */
 import { RoomzClient } from "../../src/client";
 import type { RoomzClientOptions } from "../../src/client";
+import type { ChatMessage } from "../../src/protocol";
 import { signIn, type TestServer } from "../helpers/server";
 import { testSuite } from "../helpers/suite";
 
@@ -34,4 +35,19 @@ export async function allMessages(client: RoomzClient) {
     if (!page.has_more || page.messages.length === 0) return out;
     before = page.messages[0].seq;
   }
+}
+
+/**
+ * A client that keeps what it has been shown: `seen` holds the messages since the last
+ * `reset` (which empties it, as an app discards what it held), `resets` counts them.
+ */
+export function watching(server: TestServer, session: string) {
+  const client = new RoomzClient({ server: server.url, session, ...FAST });
+  const view = { client, seen: [] as ChatMessage[], resets: 0 };
+  client.on("message", (m) => view.seen.push(m));
+  client.on("reset", () => {
+    view.resets++;
+    view.seen.length = 0;
+  });
+  return view;
 }

@@ -8,10 +8,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { RoomzClient } from "../../src/client";
-import type { ChatMessage } from "../../src/protocol";
 import { ROOT, signIn, startServer, tempDir, type TestServer } from "../helpers/server";
-import { FAST, until } from "../client/support";
+import { RoomzClient } from "../../src/client";
+import { FAST, until, watching } from "../client/support";
 
 const EMAIL = "alice@example.com";
 const servers: TestServer[] = [];
@@ -36,14 +35,8 @@ describe("roomz backup and roomz restore", () => {
     // No JWT_SECRET_KEY: the generated key travels in the backup, so sessions survive the restore.
     const server = await startServer({ dataDir, env: { ALLOWED_EMAILS: EMAIL, MESSAGE_RATE_LIMIT: "100000", JWT_SECRET_KEY: undefined } });
     servers.push(server);
-    const watcher = new RoomzClient({ server: server.url, session: await signIn(server, EMAIL), ...FAST });
-    const seen: ChatMessage[] = [];
-    let resets = 0;
-    watcher.on("message", (m) => seen.push(m));
-    watcher.on("reset", () => {
-      resets++;
-      seen.length = 0;
-    });
+    const view = watching(server, await signIn(server, EMAIL));
+    const { client: watcher, seen } = view;
     await watcher.connect();
     const sender = new RoomzClient({ server: server.url, session: await signIn(server, EMAIL), ...FAST });
     await sender.connect();
@@ -82,7 +75,7 @@ describe("roomz backup and roomz restore", () => {
     await server.start();
 
     // The watcher resumes with since=total and the old epoch: both say start over.
-    await until(() => resets === 1 && watcher.state.status === "connected", "the watcher's reset");
+    await until(() => view.resets === 1 && watcher.state.status === "connected", "the watcher's reset");
     expect(watcher.epoch).not.toBe(oldEpoch);
     for (let i = 1; i <= 3; i++) await sender.send(`after ${i}`);
     await until(() => seen.filter((m) => m.content.startsWith("after")).length === 3, "three new messages on the watcher");

@@ -10,12 +10,11 @@ import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RoomzClient } from "../../src/client";
-import type { ChatMessage } from "../../src/protocol";
 import { signIn, type TestServer } from "../helpers/server";
 import { RedisServer, startRedis } from "../helpers/redis";
 import { WsClient } from "../helpers/ws-client";
 import { until } from "../helpers/wait";
-import { FAST } from "../client/support";
+import { FAST, watching } from "../client/support";
 import { freshUser, startInstance } from "./support";
 
 const stops: Array<() => Promise<unknown>> = [];
@@ -30,15 +29,9 @@ test("Redis back from an older snapshot: connected and resuming clients reset, t
   stops.push(() => server.stop());
   const email = freshUser();
   const jwt = await signIn(server, email);
-  const watcher = new RoomzClient({ server: server.url, session: jwt, ...FAST });
+  const view = watching(server, jwt);
+  const { client: watcher, seen } = view;
   const sender = new RoomzClient({ server: server.url, session: jwt, ...FAST });
-  const seen: ChatMessage[] = [];
-  let resets = 0;
-  watcher.on("message", (m) => seen.push(m));
-  watcher.on("reset", () => {
-    resets++;
-    seen.length = 0;
-  });
   await watcher.connect();
   await sender.connect();
 
@@ -55,7 +48,7 @@ test("Redis back from an older snapshot: connected and resuming clients reset, t
   await restored.start();
   stops.push(() => restored.stop());
 
-  await until(() => resets === 1 && watcher.state.status === "connected", "the watcher's reset", 20_000);
+  await until(() => view.resets === 1 && watcher.state.status === "connected", "the watcher's reset", 20_000);
   expect(seen.map((m) => m.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
   const resuming = await WsClient.connect(server.wsUrl, { jwt, since: 20 });
   expect(resuming.replay!.data.reset).toBe(true);
@@ -80,21 +73,15 @@ test("Redis flushed (a new epoch) under connected clients: they reset and receiv
   const server: TestServer = await startInstance(redis);
   stops.push(() => server.stop());
   const jwt = await signIn(server, freshUser());
-  const watcher = new RoomzClient({ server: server.url, session: jwt, ...FAST });
-  const seen: ChatMessage[] = [];
-  let resets = 0;
-  watcher.on("message", (m) => seen.push(m));
-  watcher.on("reset", () => {
-    resets++;
-    seen.length = 0;
-  });
+  const view = watching(server, jwt);
+  const { client: watcher, seen } = view;
   await watcher.connect();
   for (let i = 1; i <= 5; i++) await watcher.send(`before ${i}`);
   await until(() => seen.length === 5, "five messages");
   await redis.command("FLUSHALL");
   // The append's answer carries the new epoch (sooner than the next heartbeat would).
   await watcher.send("after");
-  await until(() => resets === 1 && watcher.state.status === "connected" && seen.length === 1, "the watcher's reset and the new message", 20_000);
+  await until(() => view.resets === 1 && watcher.state.status === "connected" && seen.length === 1, "the watcher's reset and the new message", 20_000);
   expect([seen[0].seq, seen[0].content]).toEqual([1, "after"]);
   watcher.close();
 }, 60_000);

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { keyspace } from "../../src/engine/redis/keys";
 import { startRedisCluster, type RedisCluster } from "../helpers/redis-cluster";
+import { expectSeqRun } from "../helpers/seq";
 import { startServer, type TestServer } from "../helpers/server";
 import { WsClient } from "../helpers/ws-client";
 import { connectEverywhere, freshUser, healthStatus, JWT_SECRET_KEY, quiet, USERS } from "./support";
@@ -128,6 +129,58 @@ describe("two instances on a three-node Redis Cluster", () => {
     for (const c of clients) expect((await Promise.race([c.closed, Bun.sleep(5000).then(() => null)]))?.code).toBe(4001);
     for (const server of servers) expect(WsClient.connect(server.wsUrl, { jwt })).rejects.toThrow();
   });
+
+  test("a channel's slot moves to another primary under traffic: every acked message stored once, and delivered once and in order on both instances, also on the one that never sent", async () => {
+    const email = freshUser();
+    const { clients } = await connectEverywhere(servers, email);
+    const [sender, watcher] = clients;
+    const keys = keyspace(true);
+    const channel = `user:${email}`;
+    const from = await cluster.ownerOf(keys.seq(channel));
+    const to = cluster.nodes.find((n) => n !== from)!;
+    const slot = String(await from.command("CLUSTER", ["KEYSLOT", keys.seq(channel)]));
+    const [fromId, toId] = [String(await from.command("CLUSTER", ["MYID"])), String(await to.command("CLUSTER", ["MYID"]))];
+    const acked: number[] = [];
+    let refused = 0;
+    let sending = true;
+    const send = async (content: string) => {
+      const reply = await sender.request("message", { content }, { timeoutMs: 20_000 });
+      if (reply.type === "ack") return void acked.push(reply.data.seq);
+      expect(reply.data.code).toBe("unavailable");
+      refused++;
+      await Bun.sleep(10);
+    };
+    const traffic = (async () => {
+      for (let i = 0; sending; i++) await Promise.all([send(`${i}a`), send(`${i}b`)]);
+    })();
+    await Bun.sleep(200);
+    // What redis-cli --cluster reshard does, for this one slot.
+    await to.command("CLUSTER", ["SETSLOT", slot, "IMPORTING", fromId]);
+    await from.command("CLUSTER", ["SETSLOT", slot, "MIGRATING", toId]);
+    for (;;) {
+      const moving = (await from.command("CLUSTER", ["GETKEYSINSLOT", slot, "50"])) as string[];
+      if (moving.length === 0) break;
+      await from.command("MIGRATE", ["127.0.0.1", String(to.port), "", "0", "5000", "KEYS", ...moving]);
+      await Bun.sleep(20);
+    }
+    for (const node of [to, from, ...cluster.nodes.filter((n) => n !== to && n !== from)]) await node.command("CLUSTER", ["SETSLOT", slot, "NODE", toId]);
+    expect((await cluster.ownerOf(keys.seq(channel))).port).toBe(to.port);
+    // The watcher's instance sends nothing, so only its own look at the slots can tell it
+    // that the feed moved; the last messages are followed by nothing that reveals a gap.
+    sending = false;
+    await traffic;
+    await send("after the move");
+    const total = Math.max(...acked);
+    expect([...acked].sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(Number(await to.command("ZCARD", [keys.log(channel)]))).toBe(total);
+    for (const c of clients) {
+      await c.until(() => c.messages().some((m) => m.seq === total), `seq ${total}`);
+      expectSeqRun(c.messages().map((m) => m.seq), 1, total);
+      expect(c.isOpen).toBe(true);
+    }
+    for (const server of servers) expect(server.output).toContain("slots moved; resubscribed 1 feed on the new primary");
+    console.log(`slot ${slot} moved under traffic: ${total} messages acked, ${refused} refused (unavailable) meanwhile`);
+  }, 40_000);
 
   test("a primary down: 503 and `unavailable` on both instances; back with its data: recovery by itself, nothing acked lost", async () => {
     const email = freshUser();

@@ -109,11 +109,16 @@ export class ChannelFeeds {
 
   /** After a reconnect: read what the feed may have missed. */
   resyncAll(): void {
-    for (const feed of this.feeds.values()) {
-      feed.resync = true;
-      cancelRetry(feed);
-      this.pump(feed);
-    }
+    for (const channel of this.feeds.keys()) this.resync(channel);
+  }
+
+  /** Reads what this channel's feed may have missed (its subscription moved or broke). */
+  resync(channel: string): void {
+    const feed = this.feeds.get(channel);
+    if (!feed) return;
+    feed.resync = true;
+    cancelRetry(feed);
+    this.pump(feed);
   }
 
   /** The dataset was replaced (new epoch): seqs start again from 1. */

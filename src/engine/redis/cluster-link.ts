@@ -20,6 +20,7 @@
 import type { Cluster, ClusterOptions } from "ioredis";
 import { EngineUnavailable } from "../engine";
 import { describeError, log } from "../../log";
+import { keySlot } from "./cluster-slots";
 import { parseClusterUrl, type ClusterAddress } from "./cluster-url";
 import type { Link, LinkOptions } from "./redis-link";
 
@@ -107,6 +108,18 @@ export class ClusterLink implements Link {
       await client.connect();
       connected = true;
       if (generation !== this.generation) return;
+      // Slots that move (a reshard, a failover) move their feeds to another primary.
+      // ioredis resubscribes them there by itself, but what was published on the new
+      // owner before that reached nobody here: such feeds are subscribed again (awaited)
+      // and then read from the store.
+      let owners = slotOwners(client);
+      client.on("refresh", () => {
+        const now = slotOwners(client);
+        const moved = new Set<number>();
+        for (let slot = 0; slot < now.length; slot++) if (now[slot] !== owners[slot]) moved.add(slot);
+        owners = now;
+        if (moved.size > 0) void this.followMoved(generation, client, moved);
+      });
       // Scripts live per node: loaded on every primary before any use (a NOSCRIPT retry
       // would reorder a channel's appends).
       const primaries = client.nodes("master");
@@ -134,6 +147,19 @@ export class ClusterLink implements Link {
     // One SSUBSCRIBE per channel (the channels of one call must share a slot).
     for (let i = 0; i < sharded.length; i += SUBSCRIBE_AT_ONCE)
       await Promise.all(sharded.slice(i, i + SUBSCRIBE_AT_ONCE).map((c) => client.ssubscribe(c)));
+  }
+
+  private async followMoved(generation: number, client: Cluster, moved: Set<number>) {
+    const channels = [...this.wanted].filter((c) => this.options.sharded(c) && moved.has(keySlot(c)));
+    if (channels.length === 0 || !this.isUp) return;
+    try {
+      await Promise.all(channels.map((c) => client.ssubscribe(c)));
+    } catch (error) {
+      return this.lost(generation, `resubscribing moved feeds: ${describeError(error)}`);
+    }
+    if (generation !== this.generation) return;
+    log.info(`redis: slots moved; resubscribed ${channels.length} feed${channels.length === 1 ? "" : "s"} on the new primary and reading what was missed`);
+    this.options.onResync(channels);
   }
 
   /** Everything goes together: a half-working link can't keep delivery exact. */
@@ -227,6 +253,11 @@ export class ClusterLink implements Link {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.drop();
   }
+}
+
+/** The node that serves each slot. */
+function slotOwners(client: Cluster): string[] {
+  return Array.from({ length: 16384 }, (_, slot) => client.slots[slot]?.[0] ?? "");
 }
 
 /**

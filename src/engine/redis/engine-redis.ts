@@ -60,6 +60,7 @@ export class RedisEngine implements Engine {
       listener: (message, channel) => this.received(message, channel),
       onConnected: () => this.connected(),
       onDown: () => {},
+      onResync: (names) => names.forEach((name) => this.feeds.resync(keys.channelOfFeed(name) ?? "")),
       sharded: (channel) => channel !== keys.control,
     };
     this.link = cluster ? new ClusterLink(options) : new RedisLink(options);

@@ -49,6 +49,8 @@ export interface LinkOptions {
   /** Runs after the connections are open and subscribed, before the link counts as up. */
   onConnected: () => Promise<void>;
   onDown: () => void;
+  /** These feeds may have missed messages (on a cluster: their slots moved); read them from the store. */
+  onResync: (channels: string[]) => void;
   /** On a cluster: whether a pub/sub channel is sharded (SSUBSCRIBE) rather than plain. */
   sharded: (channel: string) => boolean;
 }

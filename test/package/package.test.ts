@@ -52,8 +52,8 @@ describe("the roomz package", () => {
       expect(paths).toContain(`dist/lib/${entry}.js`);
       expect(paths).toContain(`dist/lib/${entry}.d.ts`);
     }
-    // src/main.ts is the "bin", which npm packs whatever "files" says; nothing else of src/.
-    const stray = paths.filter((p) => !(p === "package.json" || p === "README.md" || p === "src/main.ts" || /^dist\/lib\/(client|protocol)\/[a-z-]+\.(js|d\.ts)$/.test(p)));
+    // Nothing of src/, test/ or the server: the compiled library, package.json and README.
+    const stray = paths.filter((p) => !(p === "package.json" || p === "README.md" || /^dist\/lib\/(client|protocol)\/[a-z-]+\.(js|d\.ts)$/.test(p)));
     expect(stray).toEqual([]);
     expect(paths.filter((p) => p.startsWith("dist/lib/protocol/"))).toEqual([
       "dist/lib/protocol/frames.d.ts", "dist/lib/protocol/frames.js", "dist/lib/protocol/problems.d.ts", "dist/lib/protocol/problems.js",
@@ -65,6 +65,8 @@ describe("the roomz package", () => {
   test("the tarball installs into an empty folder; the browser entry never reaches node:", () => {
     write(join(app, "package.json"), { name: "consumer", private: true, type: "module" });
     run(["npm", "install", "--prefer-offline", "--no-audit", "--no-fund", join(work, packed.filename), `ws@${WS_VERSION}`, `@types/ws@${TYPES_WS_VERSION}`, "@types/node@20"], app, 120_000);
+    // The library brings nothing of the server's (Elysia, Resend, Solid, ioredis).
+    for (const serverDependency of ["elysia", "resend", "solid-js", "ioredis"]) expect(existsSync(join(app, "node_modules", serverDependency))).toBe(false);
     // Every module the "roomz/client" entry loads, followed through its relative imports.
     const lib = join(app, "node_modules/roomz/dist/lib/client");
     const seen = new Set<string>();

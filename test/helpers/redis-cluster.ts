@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RedisClient, spawn, type Subprocess } from "bun";
+import { freePort } from "./server";
+import { GiveUp, until } from "./wait";
 
 const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? "redis-server";
 const running = new Set<Subprocess>();
@@ -40,10 +42,11 @@ export class ClusterNode {
     for (const stream of [proc.stdout, proc.stderr]) void (async () => {
       for await (const chunk of stream) this.output += new TextDecoder().decode(chunk);
     })();
-    await poll(async () => {
-      if (!this.running) throw new Error(`redis-server exited:\n${this.output}`);
+    const pong = async () => {
+      if (!this.running) throw new GiveUp(`redis-server exited:\n${this.output}`);
       return (await this.command("PING").catch(() => null)) === "PONG";
-    }, `redis-server on ${this.port} to answer PING`, 10_000);
+    };
+    await until(pong, `redis-server on ${this.port} to answer PING`, { timeoutMs: 10_000, everyMs: 30 });
   }
 
   async stop(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
@@ -90,28 +93,13 @@ export class RedisCluster {
   /** Resolves once every running node reports `cluster_state:ok`. */
   async ready(timeoutMs = 15_000): Promise<void> {
     const ok = async () => (await Promise.all(this.nodes.map((n) => n.command("CLUSTER", ["INFO"]).catch(() => "")))).every((info) => String(info).includes("cluster_state:ok"));
-    await poll(ok, "cluster_state:ok on every node", timeoutMs);
+    await until(ok, "cluster_state:ok on every node", { timeoutMs, everyMs: 30 });
   }
 
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.stop()));
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-async function poll(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out (${timeoutMs} ms) waiting for ${what}`);
-    await Bun.sleep(30);
-  }
-}
-
-async function freePort(): Promise<number> {
-  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = probe.port!;
-  probe.stop(true);
-  return port;
 }
 
 export async function startRedisCluster(size = 3, options: { persistent?: boolean } = {}): Promise<RedisCluster> {

@@ -30,7 +30,8 @@ export async function startCluster(count: number, env: Record<string, string> = 
   };
 }
 
-export function startInstance(redis: RedisServer, env: Record<string, string> = {}): Promise<TestServer> {
+/** An instance on `redis` (a redis-server or a Redis Cluster: anything with a URL). */
+export function startInstance(redis: Pick<RedisServer, "url">, env: Record<string, string> = {}): Promise<TestServer> {
   return suite.start({ REDIS_URL: redis.url, ...env });
 }
 

@@ -49,10 +49,11 @@ export function parseClientFrame(text: string, limits: FrameLimits): ClientReque
     return { code: "bad_frame", message: "Frames must be JSON objects." };
   }
   if (!isObject(frame)) return { code: "bad_frame", message: "Frames must be JSON objects." };
-  if ("ref" in frame && frame.ref !== undefined && !isIdString(frame.ref))
-    return { code: "bad_frame", message: "`ref` must be a string of 1 to 64 characters." };
-  const ref = frame.ref as string | undefined;
   const type = typeof frame.type === "string" ? frame.type : undefined;
+  // Without `ref` (it is the bad part), but with the type: a `message` frame counts toward the rate limit.
+  if ("ref" in frame && frame.ref !== undefined && !isIdString(frame.ref))
+    return { code: "bad_frame", message: "`ref` must be a string of 1 to 64 characters.", type };
+  const ref = frame.ref as string | undefined;
   const fail = (code: FrameErrorCode, message: string): FrameError => ({ code, message, ...(ref === undefined ? {} : { ref }), type });
   if (type === undefined) return fail("bad_frame", "Frames need a string `type`.");
   if (!TYPES.has(type)) return fail("unknown_type", `Unknown frame type "${type.slice(0, 40)}".`);

@@ -3,7 +3,7 @@
  * the engine (createStore with REDIS_URL, a member joined in every channel so each append
  * is also delivered back through the feed), every message with a client_msg_id, W in
  * flight per worker. Prints appends/s and CPU µs per append of the Bun process(es) and of
- * each redis-server (from /proc/<pid>/stat), after a warm-up round, and the rate at which the
+ * each redis-server (from /proc/<pid>/stat), after a warm-up round of 20,000, and the rate at which the
  * busiest redis-server would use a whole core at that cost (its ceiling: Redis runs
  * commands on one thread).
  *   bun bench/probe/redis-append.ts [--appends 40000] [--window 256] [--workers 1] [--cluster 3] [--aof everysec]
@@ -72,7 +72,8 @@ async function worker() {
     while (delivered < target) await Bun.sleep(1);
     if (delivered !== target) throw new Error(`delivered ${delivered}, expected ${target}`);
   }
-  await round(Math.min(5000, appends));
+  // Long enough for the JIT to settle: ioredis costs twice as much in its first 40,000 commands.
+  await round(Math.min(20_000, appends));
   process.stdout.write("warm\n");
   await new Promise<void>((go) => process.stdin.once("data", () => go()));
   const cpu = process.cpuUsage();

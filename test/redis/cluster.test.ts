@@ -180,4 +180,16 @@ describe("two instances on a three-node Redis Cluster", () => {
     const late = await WsClient.connect(servers[0].wsUrl, { jwt, since: 0 });
     expect(late.replay!.data.messages.map((m: any) => m.content)).toEqual(["before 1", "before 2", "before 3", "after"]);
   }, 40_000);
+  test("an instance SIGKILLed: a survivor forgets its connections within 30 s (user_left), through the cluster's {global} keys", async () => {
+    const doomed = await startInstance(cluster);
+    const { clients } = await connectEverywhere([servers[0], doomed, doomed], freshUser());
+    const [watcher, goneA, goneB] = clients;
+    await watcher.waitFor((f) => f.type === "user_joined" && f.data.total_connections === 3);
+    const killedAt = Date.now();
+    await doomed.stop("SIGKILL");
+    for (const gone of [goneA, goneB]) await watcher.waitFor((f) => f.type === "user_left" && f.data.connection_id === gone.connectionId, 30_000);
+    expect(Date.now() - killedAt).toBeLessThan(30_000);
+    expect(watcher.ofType("user_left").map((f) => f.data.remaining_connections).sort()).toEqual([1, 2]);
+    expect(servers.map((s) => s.output).join("").match(/cleaned up after instance [0-9a-f-]{36} \(no heartbeat\): forgot 2 connections/g)).toHaveLength(1);
+  }, 45_000);
 });

@@ -16,6 +16,9 @@
  *   subscriber connection that drops (`-node`) takes the whole link down, like RedisLink's
  *   pair, so every feed resynchronises after the fresh connection instead of missing what
  *   was published meanwhile.
+ *
+ * Over 250 lines: most of it is the link's life (connect, health, resubscribe after a
+ * slot move, teardown), one state machine whose steps depend on each other.
  */
 import type { Cluster, ClusterOptions } from "ioredis";
 import { EngineUnavailable } from "../engine";

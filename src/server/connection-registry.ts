@@ -7,7 +7,8 @@ export class ConnectionRegistry {
   private byUser = new Map<string, Set<Connection>>();
   /**
    * Upgrades accepted but not yet known to the engine, per user, so a burst can't pass
-   * the limit: counted from `expect` until `joining` (or `forget`).
+   * the limit: counted from `expect` until `forget` (when the join starts, or the socket
+   * closes first).
    */
   private pending = new Map<string, number>();
   private pendingConnections = new WeakSet<Connection>();

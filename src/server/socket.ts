@@ -19,7 +19,7 @@ import type { Sessions } from "./sessions";
 
 const MAX_EARLY_FRAMES = 64;
 
-type Request<T extends ClientRequest["type"]> = Extract<ClientRequest, { type: T }>;
+type RequestOf<T extends ClientRequest["type"]> = Extract<ClientRequest, { type: T }>;
 
 export class SocketProtocol {
   readonly registry = new ConnectionRegistry();
@@ -141,7 +141,7 @@ export class SocketProtocol {
     }
   }
 
-  private message(connection: Connection, request: Request<"message">) {
+  private message(connection: Connection, request: RequestOf<"message">) {
     const received = performance.now();
     if (this.isDraining()) return this.unavailable(connection, request.ref, "The server is restarting; send again after reconnecting.");
     const { channel, email, connectionId, displayName } = connection;
@@ -154,7 +154,7 @@ export class SocketProtocol {
     });
   }
 
-  private async setDisplayName(connection: Connection, request: Request<"set_display_name">) {
+  private async setDisplayName(connection: Connection, request: RequestOf<"set_display_name">) {
     try {
       await this.store.engine.setDisplayName(connection, request.displayName);
     } catch {
@@ -165,7 +165,7 @@ export class SocketProtocol {
     this.store.engine.broadcastEvent(connection.channel, displayNameChangedFrame(this.user(connection), connection.connectionId), connection.connectionId);
   }
 
-  private async history(connection: Connection, request: Request<"history">) {
+  private async history(connection: Connection, request: RequestOf<"history">) {
     try {
       const page = await this.store.engine.history(connection.channel, request.before, request.limit);
       connection.sendRequested(ackFrame(request.ref, { messages: page.messages, has_more: page.hasMore }));

@@ -5,15 +5,14 @@
 import type { ServerWebSocket } from "bun";
 import type { Member } from "../engine";
 import { CLOSE, channelOf } from "../protocol";
-import type { SessionClaims } from "./jwt";
 
 const RATE_WINDOW_MS = 10_000;
 /** A slow consumer that never reads its close frame is cut off after this long. */
 const CLOSE_GRACE_MS = 5_000;
 
 export interface ConnectionOptions {
-  /** The session the upgrade was made with, checked again once the socket is registered. */
-  claims: SessionClaims;
+  /** The session's version (`ver`), checked again with jti and exp once the socket is registered. */
+  sessionVersion: number;
   email: string;
   jti: string;
   expiresAt: number;

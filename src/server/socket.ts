@@ -15,9 +15,20 @@ import { parseClientFrame, type ClientRequest, type FrameError } from "./frames-
 import { ackFrame, authenticatedFrame, displayNameChangedFrame, errorFrame, replayFrame, userJoinedFrame, userLeftFrame } from "./frames-out";
 import { describeError, log } from "../log";
 import type { Metrics } from "./metrics";
+import type { SessionClaims } from "./jwt";
 import type { Sessions } from "./sessions";
 
 const MAX_EARLY_FRAMES = 64;
+
+/**
+ * What the checks of a session need, rebuilt from the connection: keeping the claims
+ * object itself would cost every open connection another object (bench S2).
+ */
+function claimsOf(connection: Connection): SessionClaims {
+  const { email, jti, expiresAt, sessionVersion } = connection.options;
+  const exp = Math.floor(expiresAt / 1000);
+  return { sub: connection.channel, email, iat: 0, exp, jti, ver: sessionVersion };
+}
 
 type RequestOf<T extends ClientRequest["type"]> = Extract<ClientRequest, { type: T }>;
 
@@ -66,7 +77,7 @@ export class SocketProtocol {
     connection.ws = ws;
     this.registry.add(connection);
     this.sessions
-      .stillValid(connection.options.claims)
+      .stillValid(claimsOf(connection))
       .then((check) => {
         if (connection.closing) return; // closed meanwhile: nothing to join
         if (check.ok) return this.join(connection);

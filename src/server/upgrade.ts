@@ -61,7 +61,7 @@ export async function upgradeSocket(deps: UpgradeDeps, request: Request, server:
  */
 function newConnection(deps: UpgradeDeps, claims: SessionClaims, since: string | null, epoch: string | null): Connection {
   return new Connection({
-    claims,
+    sessionVersion: claims.ver,
     email: claims.email,
     jti: claims.jti,
     expiresAt: claims.exp * 1000,

@@ -17,130 +17,90 @@
  *   pair, so every feed resynchronises after the fresh connection instead of missing what
  *   was published meanwhile.
  *
- * Over 250 lines: most of it is the link's life (connect, health, resubscribe after a
- * slot move, teardown), one state machine whose steps depend on each other.
+ * The link's life (generations, backoff, stall watch, scripts) is LinkLifecycle's, shared
+ * with the single-node link.
  */
 import type { Cluster, ClusterOptions } from "ioredis";
 import { EngineUnavailable } from "../engine";
 import { describeError, log } from "../../log";
 import { keySlot } from "./cluster-slots";
 import { parseClusterUrl, type ClusterAddress } from "./cluster-url";
+import { LinkLifecycle } from "./link-lifecycle";
 import type { Link, LinkOptions } from "./redis-link";
 
 const CONNECT_TIMEOUT_MS = 2_000;
-const RETRY_MIN_MS = 100;
-const RETRY_MAX_MS = 1_000;
-const STALL_LIMIT_MS = 5_000;
 const SUBSCRIBE_AT_ONCE = 200;
 
-export class ClusterLink implements Link {
+export class ClusterLink extends LinkLifecycle implements Link {
   readonly cluster = true;
   private client: Cluster | null = null;
-  private generation = 0;
-  private isUp = false;
-  private closed = false;
-  private retryMs = RETRY_MIN_MS;
-  private retryTimer: Timer | null = null;
-  private wanted = new Set<string>();
-  private inFlight = 0;
-  private lastProgress = Date.now();
-  private watchdog: Timer;
-  private scriptShas = new Map<string, string>();
-  private downSince: number | null = Date.now();
-  private warned = false;
   private address: ClusterAddress;
   private where: string;
 
-  constructor(private options: LinkOptions) {
-    this.address = parseClusterUrl(options.url);
-    this.where = this.address.seeds.map((s) => `${s.host}:${s.port}`).join(",");
-    this.watchdog = setInterval(() => this.checkStall(), 1_000);
-    this.watchdog.unref();
+  constructor(options: LinkOptions) {
+    const address = parseClusterUrl(options.url);
+    const where = address.seeds.map((s) => `${s.host}:${s.port}`).join(",");
+    super(options, `cluster unreachable at ${where}`);
+    this.address = address;
+    this.where = where;
   }
 
-  get up(): boolean {
-    return this.isUp;
-  }
-
-  get downAt(): number | null {
-    return this.downSince;
-  }
-
-  async start(): Promise<void> {
-    await this.connect();
-  }
-
-  private async connect(): Promise<void> {
-    if (this.closed) return;
-    const generation = ++this.generation;
-    try {
-      const { Cluster } = await import("ioredis");
-      const { username, password, tls } = this.address;
-      const options: ClusterOptions = {
-        lazyConnect: true,
-        enableOfflineQueue: false,
-        enableReadyCheck: true,
-        enableAutoPipelining: true,
-        // Auto-pipelined, an SSUBSCRIBE goes out on the slot's command connection instead of
-        // its sharded subscriber, and that channel's messages never arrive here (seen: 1
-        // channel in 9 silently deaf). ioredis 6.0.0 exempts SUBSCRIBE, not these.
-        autoPipeliningIgnoredCommands: ["ssubscribe", "sunsubscribe"],
-        shardedSubscribers: true,
-        clusterRetryStrategy: () => null,
-        retryDelayOnFailover: 0,
-        retryDelayOnClusterDown: 0,
-        slotsRefreshTimeout: CONNECT_TIMEOUT_MS,
-        redisOptions: { username, password, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 0, ...(tls ? { tls: {} } : {}) },
-      };
-      const client = new Cluster(this.address.seeds, options);
-      this.client = client;
-      // Each failure also ends in "end" or "-node", handled below; the error says why.
-      let why = "the cluster connection ended";
-      client.on("error", (error: unknown) => (why = describeError(error)));
-      client.on("node error", (error: unknown, key?: string) => (why = `${key ?? "a node"}: ${describeError(error)}`));
-      client.on("end", () => this.lost(generation, why));
-      // While connecting, ioredis swaps the seeds for the nodes the cluster names; after
-      // that, a node's connection that goes is a break in delivery.
-      let connected = false;
-      client.on("-node", (_redis: unknown, key?: string) => connected && this.lost(generation, `lost the connection to ${key ?? "a node"}`));
-      // ioredis replaces a sharded subscriber when the slots move, without a word about
-      // what was published meanwhile: the same as a lost connection.
-      client.on("-subscriber", () => connected && this.lost(generation, "a sharded subscriber was replaced"));
-      client.on("message", (channel: string, message: string) => this.options.listener(message, channel));
-      client.on("smessage", (channel: string, message: string) => this.options.listener(message, channel));
-      await client.connect();
-      connected = true;
-      if (generation !== this.generation) return;
-      // Slots that move (a reshard, a failover) move their feeds to another primary.
-      // ioredis resubscribes them there by itself, but what was published on the new
-      // owner before that reached nobody here: such feeds are subscribed again (awaited)
-      // and then read from the store.
-      let owners = slotOwners(client);
-      client.on("refresh", () => {
-        const now = slotOwners(client);
-        const moved = new Set<number>();
-        for (let slot = 0; slot < now.length; slot++) if (now[slot] !== owners[slot]) moved.add(slot);
-        owners = now;
-        if (moved.size > 0) void this.followMoved(generation, client, moved);
-      });
-      // Scripts live per node: loaded on every primary before any use (a NOSCRIPT retry
-      // would reorder a channel's appends).
-      const primaries = client.nodes("master");
-      await Promise.all(primaries.flatMap((node) => this.options.scripts.map((source) => node.script("LOAD", source))));
-      await this.subscribeAll(client, [...this.wanted]);
-      if (generation !== this.generation) return;
-      this.lastProgress = Date.now();
-      this.isUp = true; // scripts in onConnected need the link
-      await this.options.onConnected();
-      if (generation !== this.generation) return;
-      log.info(`redis: connected to the cluster at ${this.where} (${primaries.length} primaries)`);
-      this.downSince = null;
-      this.warned = false;
-      this.retryMs = RETRY_MIN_MS;
-    } catch (error) {
-      if (generation !== this.generation) return;
-      this.lost(generation, describeError(error));
-    }
+  protected async open(generation: number): Promise<string> {
+    const { Cluster } = await import("ioredis");
+    const { username, password, tls } = this.address;
+    const options: ClusterOptions = {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      enableReadyCheck: true,
+      enableAutoPipelining: true,
+      // Auto-pipelined, an SSUBSCRIBE goes out on the slot's command connection instead of
+      // its sharded subscriber, and that channel's messages never arrive here (seen: 1
+      // channel in 9 silently deaf). ioredis 6.0.0 exempts SUBSCRIBE, not these.
+      autoPipeliningIgnoredCommands: ["ssubscribe", "sunsubscribe"],
+      shardedSubscribers: true,
+      clusterRetryStrategy: () => null,
+      retryDelayOnFailover: 0,
+      retryDelayOnClusterDown: 0,
+      slotsRefreshTimeout: CONNECT_TIMEOUT_MS,
+      redisOptions: { username, password, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 0, ...(tls ? { tls: {} } : {}) },
+    };
+    const client = new Cluster(this.address.seeds, options);
+    this.client = client;
+    // Each failure also ends in "end" or "-node", handled below; the error says why.
+    let why = "the cluster connection ended";
+    client.on("error", (error: unknown) => (why = describeError(error)));
+    client.on("node error", (error: unknown, key?: string) => (why = `${key ?? "a node"}: ${describeError(error)}`));
+    client.on("end", () => this.lost(generation, why));
+    // While connecting, ioredis swaps the seeds for the nodes the cluster names; after
+    // that, a node's connection that goes is a break in delivery.
+    let connected = false;
+    client.on("-node", (_redis: unknown, key?: string) => connected && this.lost(generation, `lost the connection to ${key ?? "a node"}`));
+    // ioredis replaces a sharded subscriber when the slots move, without a word about
+    // what was published meanwhile: the same as a lost connection.
+    client.on("-subscriber", () => connected && this.lost(generation, "a sharded subscriber was replaced"));
+    client.on("message", (channel: string, message: string) => this.options.listener(message, channel));
+    client.on("smessage", (channel: string, message: string) => this.options.listener(message, channel));
+    await client.connect();
+    connected = true;
+    if (!this.isCurrent(generation)) return ""; // dropped meanwhile; the next generation is on its way
+    // Slots that move (a reshard, a failover) move their feeds to another primary.
+    // ioredis resubscribes them there by itself, but what was published on the new
+    // owner before that reached nobody here: such feeds are subscribed again (awaited)
+    // and then read from the store.
+    let owners = slotOwners(client);
+    client.on("refresh", () => {
+      const now = slotOwners(client);
+      const moved = new Set<number>();
+      for (let slot = 0; slot < now.length; slot++) if (now[slot] !== owners[slot]) moved.add(slot);
+      owners = now;
+      if (moved.size > 0) void this.followMoved(generation, client, moved);
+    });
+    // Scripts live per node: loaded on every primary before any use (a NOSCRIPT retry
+    // would reorder a channel's appends).
+    const primaries = client.nodes("master");
+    await Promise.all(primaries.flatMap((node) => this.options.scripts.map((source) => node.script("LOAD", source))));
+    await this.subscribeAll(client, [...this.wanted]);
+    return `redis: connected to the cluster at ${this.where} (${primaries.length} primaries)`;
   }
 
   private async subscribeAll(client: Cluster, channels: string[]) {
@@ -154,107 +114,44 @@ export class ClusterLink implements Link {
 
   private async followMoved(generation: number, client: Cluster, moved: Set<number>) {
     const channels = [...this.wanted].filter((c) => this.options.sharded(c) && moved.has(keySlot(c)));
-    if (channels.length === 0 || !this.isUp) return;
+    if (channels.length === 0 || !this.up) return;
     try {
       await Promise.all(channels.map((c) => client.ssubscribe(c)));
     } catch (error) {
       return this.lost(generation, `resubscribing moved feeds: ${describeError(error)}`);
     }
-    if (generation !== this.generation) return;
+    if (!this.isCurrent(generation)) return;
     log.info(`redis: slots moved; resubscribed ${channels.length} feed${channels.length === 1 ? "" : "s"} on the new primary and reading what was missed`);
     this.options.onResync(channels);
   }
 
-  /** Everything goes together: a half-working link can't keep delivery exact. */
-  private lost(generation: number, why: string) {
-    if (generation !== this.generation || this.closed) return;
-    this.generation++;
-    const wasUp = this.isUp;
-    this.isUp = false;
-    if (wasUp || !this.warned) log.warn(`redis: cluster unreachable at ${this.where} (${why}); retrying`);
-    this.warned = true;
-    this.downSince ??= Date.now();
-    this.drop();
-    if (wasUp) this.options.onDown();
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      void this.connect();
-    }, this.retryMs);
-    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
-  }
-
-  private drop() {
+  protected drop() {
     const client = this.client;
     this.client = null;
-    this.inFlight = 0;
     if (!client) return;
     client.removeAllListeners();
     client.on("error", () => {});
     client.disconnect();
   }
 
-  private checkStall() {
-    if (this.isUp && this.inFlight > 0 && Date.now() - this.lastProgress > STALL_LIMIT_MS)
-      this.lost(this.generation, `no reply for ${STALL_LIMIT_MS / 1000} s`);
+  protected send(command: string, args: string[]): Promise<unknown> {
+    if (!this.client) throw new EngineUnavailable();
+    return this.client.call(command, ...args);
   }
 
-  async run<T = unknown>(command: string, args: string[]): Promise<T> {
+  protected async subscribeNow(channel: string): Promise<void> {
+    if (!this.client) throw new EngineUnavailable();
+    await this.subscribeAll(this.client, [channel]);
+  }
+
+  protected unsubscribeNow(channel: string): Promise<unknown> {
     const client = this.client;
-    if (!this.isUp || !client) throw new EngineUnavailable();
-    if (this.inFlight === 0) this.lastProgress = Date.now();
-    this.inFlight++;
-    try {
-      return (await client.call(command, ...args)) as T;
-    } catch (error) {
-      if (isUnavailable(error)) throw new EngineUnavailable();
-      throw error;
-    } finally {
-      if (client === this.client) {
-        this.inFlight--;
-        this.lastProgress = Date.now();
-      }
-    }
+    if (!client) return Promise.resolve();
+    return this.options.sharded(channel) ? client.sunsubscribe(channel) : client.unsubscribe(channel);
   }
 
-  async script<T = unknown>(source: string, keys: string[], args: string[]): Promise<T> {
-    let sha = this.scriptShas.get(source);
-    if (!sha) this.scriptShas.set(source, (sha = new Bun.CryptoHasher("sha1").update(source).digest("hex")));
-    try {
-      return await this.run<T>("EVALSHA", [sha, String(keys.length), ...keys, ...args]);
-    } catch (error) {
-      if (!String((error as Error).message).includes("NOSCRIPT")) throw error;
-      return this.run<T>("EVAL", [source, String(keys.length), ...keys, ...args]);
-    }
-  }
-
-  want(channel: string): void {
-    this.wanted.add(channel);
-  }
-
-  async subscribe(channel: string): Promise<void> {
-    this.wanted.add(channel);
-    const client = this.client;
-    if (!this.isUp || !client) throw new EngineUnavailable();
-    try {
-      await this.subscribeAll(client, [channel]);
-    } catch (error) {
-      throw isUnavailable(error) ? new EngineUnavailable() : error;
-    }
-  }
-
-  unsubscribe(channel: string): void {
-    this.wanted.delete(channel);
-    const client = this.client;
-    if (!this.isUp || !client) return;
-    (this.options.sharded(channel) ? client.sunsubscribe(channel) : client.unsubscribe(channel)).catch(() => {});
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    this.isUp = false;
-    clearInterval(this.watchdog);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.drop();
+  protected isUnavailable(error: unknown): boolean {
+    return isUnavailable(error);
   }
 }
 

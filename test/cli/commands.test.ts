@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { ROOT, freePort, tempDir } from "../helpers/server";
+import { freePort, runRoomz, tempDir } from "../helpers/server";
 
 interface Outcome {
   code: number | null;
@@ -18,20 +18,8 @@ interface Outcome {
 
 /** Runs `bun src/main.ts ...args` with a private HOME; kills it if it runs for 10 s. */
 async function roomz(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
-  const started = performance.now();
   const home = tempDir("roomz-home-");
-  const proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), ...args], {
-    cwd: home,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, ...env },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-  await proc.exited;
-  clearTimeout(timer);
-  return { code: proc.exitCode, stdout, stderr, ms: performance.now() - started };
+  return runRoomz(args, { cwd: home, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, ...env }, timeoutMs: 10_000 });
 }
 
 async function answers(port: number): Promise<boolean> {

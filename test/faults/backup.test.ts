@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, signIn, startServer, tempDir, type TestServer } from "../helpers/server";
+import { runRoomz, signIn, startServer, tempDir, type TestServer } from "../helpers/server";
 import { RoomzClient } from "../../src/client";
 import { FAST, until, watching } from "../client/support";
 
@@ -19,14 +19,8 @@ afterAll(async () => {
 });
 
 /** Runs `roomz <args>` as an operator would, on the server's data directory. */
-async function roomz(dataDir: string, ...args: string[]) {
-  const proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), ...args], {
-    env: { ...process.env, ROOMZ_DATA_DIR: dataDir, REDIS_URL: "" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { code, stdout, stderr };
+function roomz(dataDir: string, ...args: string[]) {
+  return runRoomz(args, { env: { ...process.env, ROOMZ_DATA_DIR: dataDir, REDIS_URL: "" } });
 }
 
 describe("roomz backup and roomz restore", () => {

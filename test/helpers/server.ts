@@ -160,3 +160,32 @@ export async function signIn(server: TestServer, email: string): Promise<string>
   if (res.status !== 200) throw new Error(`verify ${res.status}: ${await res.text()}`);
   return ((await res.json()) as { session: string }).session;
 }
+
+export interface RunOutcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Wall time from spawn to exit. */
+  ms: number;
+}
+
+/**
+ * Runs `bun src/main.ts ...args` to its end, as a person runs `roomz ...`, with exactly
+ * `env` (nothing of this process's is inherited unless passed) in `cwd`; killed if it
+ * runs longer than `timeoutMs` (a command that should have exited).
+ */
+export async function runRoomz(args: string[], options: { env: Record<string, string | undefined>; cwd?: string; timeoutMs?: number }): Promise<RunOutcome> {
+  const started = performance.now();
+  const proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), ...args], {
+    cwd: options.cwd,
+    env: definedOnly(options.env),
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), options.timeoutMs ?? 15_000);
+  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  await proc.exited;
+  clearTimeout(timer);
+  return { code: proc.exitCode, stdout, stderr, ms: performance.now() - started };
+}

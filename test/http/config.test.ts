@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { badValues } from "../helpers/bad-config";
-import { ROOT, freePort, signIn, startServer, tempDir, type TestServer } from "../helpers/server";
+import { freePort, runRoomz, signIn, startServer, tempDir, type TestServer } from "../helpers/server";
 import { expectProblem } from "../helpers/problems";
 import { until } from "../helpers/wait";
 import { bearer, expectNoSecretsInOutput, me, requestLink } from "./support";
@@ -29,18 +29,8 @@ async function run(env: Record<string, string>): Promise<Outcome> {
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !ROOMZ_VARS.includes(k)) base[k] = v;
   const dataDir = tempDir();
-  const proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "serve"], {
-    cwd: dataDir,
-    env: { ...base, PORT: String(await freePort()), HOST: "127.0.0.1", ROOMZ_DATA_DIR: dataDir, ALLOWED_EMAILS: "a@example.com", ...env },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
-  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-  await proc.exited;
-  clearTimeout(timer);
-  return { code: proc.exitCode, stdout, stderr };
+  const env2 = { ...base, PORT: String(await freePort()), HOST: "127.0.0.1", ROOMZ_DATA_DIR: dataDir, ALLOWED_EMAILS: "a@example.com", ...env };
+  return runRoomz(["serve"], { cwd: dataDir, env: env2 });
 }
 
 const scratch = tempDir();

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { freePort, ROOT, signIn, startServer, tempDir, TestServer } from "../helpers/server";
+import { freePort, ROOT, runRoomz, signIn, startServer, tempDir, TestServer } from "../helpers/server";
 import { redisForDataDir, stopRedisForDataDir, testEngineIsRedis } from "../helpers/redis";
 import { expectProblem } from "../helpers/problems";
 import { rawUpgrade } from "../helpers/upgrade";
@@ -282,23 +282,16 @@ describe("metrics: a bad METRICS_LISTEN stops the server at start", () => {
     const dataDir = tempDir();
     const port = await freePort();
     const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "REDIS_URL" && k !== "METRICS_LISTEN")) as Record<string, string>;
-    const proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "serve"], {
+    const { code, stdout, stderr } = await runRoomz(["serve"], {
       cwd: dataDir,
       env: { ...base, PORT: String(port), HOST: "127.0.0.1", ROOMZ_DATA_DIR: dataDir, ALLOWED_EMAILS: "a@example.com", ...env },
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
     });
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
-    const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-    await proc.exited;
-    clearTimeout(timer);
     let listening = false;
     try {
       await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(500) });
       listening = true;
     } catch {}
-    return { code: proc.exitCode, stdout, stderr, listening };
+    return { code, stdout, stderr, listening };
   }
 
   const bad = ["9100", ":9100", "localhost", "localhost:", "localhost:99999", "localhost:port", "::1:9100", "[not-v6]:9100", "300.1.1.1:9100", "bad host:9100", "http://127.0.0.1:9100"];

@@ -141,9 +141,12 @@ describe.each(engines)("%s engine", (kind) => {
     expect(await store.engine.history(freshChannel(), null, 50)).toEqual({ messages: [], hasMore: false });
   });
 
-  test("history at any position of a longer channel: every page exact, across the embedded store's marks (every 64th seq)", async () => {
+  // Alone, a channel's rows lie together in the embedded log (pages are read by one range
+  // scan); among busy channels they are spread out (pages follow the rows' prev pointers).
+  test.each([0, 9])("history at any position of a longer channel, among %d busy channels: every page exact, across the embedded store's marks (every 64th seq)", async (others) => {
     const channel = freshChannel();
-    await Promise.all(Array.from({ length: 300 }, (_, i) => append(channel, `p${i + 1}`)));
+    const neighbours = Array.from({ length: others }, () => freshChannel());
+    await Promise.all(Array.from({ length: 300 }, (_, i) => [append(channel, `p${i + 1}`), ...neighbours.map((n) => append(n, `n${i}`))]).flat());
     const seqs = (page: { messages: ChatMessage[] }) => page.messages.map((m) => m.seq);
     const run = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
     for (const [before, limit] of [[301, 50], [300, 64], [129, 70], [65, 200], [64, 1], [2, 5], [1, 5], [1000, 3]] as const) {

@@ -43,6 +43,8 @@ interface Channel {
 const COLUMNS = "channel_id, seq, prev, id, client_msg_id, connection_id, display_name, content, created_at";
 const MARK_EVERY = 64;
 const PERSIST_TIPS_EVERY_MS = 1_000;
+/** A page is read by one range scan when the log rows it spans are at most this many times its own. */
+const SCAN_SPREAD = 4;
 
 export class SqliteMessageLog {
   private byName = new Map<string, Channel>();
@@ -66,7 +68,11 @@ export class SqliteMessageLog {
       ),
       mark: db.query<never, [number, number, number]>("INSERT INTO marks (channel_id, seq, row) VALUES (?, ?, ?)"),
       markAtOrAbove: db.query<{ seq: number; row: number }, [number, number]>("SELECT seq, row FROM marks WHERE channel_id = ? AND seq >= ? ORDER BY seq LIMIT 1"),
+      markAtOrBelow: db.query<{ seq: number; row: number }, [number, number]>("SELECT seq, row FROM marks WHERE channel_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1"),
       row: db.query<LogRow, [number]>(`SELECT ${COLUMNS} FROM log WHERE rowid = ?`),
+      span: db.query<LogRow, [number, number, number, number, number]>(
+        `SELECT ${COLUMNS} FROM log WHERE rowid BETWEEN ? AND ? AND channel_id = ? AND seq BETWEEN ? AND ? ORDER BY rowid`,
+      ),
       prevOf: db.query<{ prev: number | null }, [number]>("SELECT prev FROM log WHERE rowid = ?"),
       // Newest first, so the scan stops at the first row older than the window.
       recentIds: db.query<{ rowid: number; channel_id: number; client_msg_id: string | null; created_at: number }, []>(
@@ -198,8 +204,25 @@ export class SqliteMessageLog {
     return { messages: this.walkBack(channel, channel.lastSeq, Math.min(limit, above)), complete: above <= limit };
   }
 
-  /** `count` messages ending with seq `newest`, ascending (seqs are gapless from 1). */
+  /**
+   * `count` messages ending with seq `newest`, ascending (seqs are gapless from 1). When
+   * the marks around the page show that the channel's rows lie close together in the log
+   * (a busy channel, or few channels), one range scan reads the page; otherwise the rows
+   * are visited one by one along their `prev` pointers, so a quiet channel among many
+   * never scans the others' rows.
+   */
   private walkBack(channel: Channel, newest: number, count: number): ChatMessage[] {
+    const oldest = newest - count + 1;
+    const below = this.q.markAtOrBelow.get(channel.id, oldest);
+    const above = newest === channel.lastSeq ? null : this.q.markAtOrAbove.get(channel.id, newest);
+    const high = above ? above.row : channel.lastRow;
+    if (below && high !== null && high - below.row <= SCAN_SPREAD * (count + 2 * MARK_EVERY)) {
+      return this.q.span.all(below.row, high, channel.id, oldest, newest).map((r) => this.toMessage(r));
+    }
+    return this.walkRows(channel, newest, count);
+  }
+
+  private walkRows(channel: Channel, newest: number, count: number): ChatMessage[] {
     let row = this.rowOf(channel, newest);
     const rows: LogRow[] = [];
     while (row !== null && rows.length < count) {

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { allServerOutput, freePort, ROOT, signIn, startServer, tempDir, TestServer } from "../helpers/server";
+import { allServerOutput, FileSizeLimitedServer, freePort, signIn, startServer, tempDir, TestServer } from "../helpers/server";
 import { WsClient } from "../helpers/ws-client";
 import { fullHistory } from "./support";
 import { leakViolations, stackTraceLines } from "../security/support";
@@ -161,25 +161,6 @@ describe("faults: storage refused at start", () => {
   }, 30000);
 });
 
-/** A server whose file writes are limited to `kib` KiB, with SIGXFSZ ignored so writes fail with EFBIG. */
-class FileSizeLimitedServer extends TestServer {
-  constructor(port: number, dataDir: string, env: Record<string, string>, private kib: number) {
-    super(port, dataDir, env, ["serve"]);
-  }
-
-  override async start(waitReady = true) {
-    this.proc = Bun.spawn(["bash", "-c", `trap '' XFSZ; ulimit -f ${this.kib}; exec "$0" "$@"`, process.execPath, join(ROOT, "src/main.ts"), "serve"], {
-      cwd: this.dataDir,
-      env: { ...process.env, ...this.env, PORT: String(this.port), HOST: "127.0.0.1", ROOMZ_DATA_DIR: this.dataDir } as Record<string, string>,
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    (this as any).pump(this.proc.stdout);
-    (this as any).pump(this.proc.stderr);
-    if (waitReady) await this.waitReady();
-  }
-}
 
 describe("faults: a store write fails at run time", () => {
   test("EFBIG: the message gets `unavailable` and no ack, nothing half-stored; the server keeps serving; a restart recovers", async () => {

@@ -54,7 +54,7 @@ export class TestServer {
   async start(waitReady = true) {
     // ROOMZ_TEST_ENGINE=redis: the same suite against the Redis engine (a redis-server per data directory).
     const redis = testEngineIsRedis(this.env) ? { REDIS_URL: await redisForDataDir(this.dataDir) } : {};
-    this.proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), ...this.args], {
+    this.proc = Bun.spawn(this.command(), {
       cwd: this.dataDir,
       env: { ...process.env, ...this.env, PORT: String(this.port), HOST: "127.0.0.1", ROOMZ_DATA_DIR: this.dataDir, ...redis, ...definedOnly(this.env) },
       stdin: "ignore",
@@ -64,6 +64,11 @@ export class TestServer {
     this.pump(this.proc.stdout);
     this.pump(this.proc.stderr);
     if (waitReady) await this.waitReady();
+  }
+
+  /** The command line that runs Roomz; a subclass may wrap it (in a shell that sets limits, say). */
+  protected command(): string[] {
+    return [process.execPath, join(ROOT, "src/main.ts"), ...this.args];
   }
 
   private async pump(stream: ReadableStream<Uint8Array>) {
@@ -188,4 +193,18 @@ export async function runRoomz(args: string[], options: { env: Record<string, st
   await proc.exited;
   clearTimeout(timer);
   return { code: proc.exitCode, stdout, stderr, ms: performance.now() - started };
+}
+
+/**
+ * A server (always the embedded engine) whose file writes are limited to `kib` KiB, with
+ * SIGXFSZ ignored so that writes past it fail with EFBIG.
+ */
+export class FileSizeLimitedServer extends TestServer {
+  constructor(port: number, dataDir: string, env: Record<string, string>, private kib: number) {
+    super(port, dataDir, { ...env, REDIS_URL: undefined }, ["serve"]);
+  }
+
+  protected override command(): string[] {
+    return ["bash", "-c", `trap '' XFSZ; ulimit -f ${this.kib}; exec "$0" "$@"`, ...super.command()];
+  }
 }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { freePort, ROOT, runRoomz, signIn, startServer, tempDir, TestServer } from "../helpers/server";
+import { FileSizeLimitedServer, freePort, runRoomz, signIn, startServer, tempDir, TestServer } from "../helpers/server";
 import { redisForDataDir, stopRedisForDataDir, testEngineIsRedis } from "../helpers/redis";
 import { expectProblem } from "../helpers/problems";
 import { rawUpgrade } from "../helpers/upgrade";
@@ -220,25 +220,6 @@ describe("metrics: roomz_redis_connected", () => {
   }, 60_000);
 });
 
-/** A server whose file writes are limited to `kib` KiB, with SIGXFSZ ignored so writes fail with EFBIG. */
-class FileSizeLimitedServer extends TestServer {
-  constructor(port: number, dataDir: string, env: Record<string, string>, private kib: number) {
-    super(port, dataDir, env, ["serve"]);
-  }
-
-  override async start(waitReady = true) {
-    this.proc = Bun.spawn(["bash", "-c", `trap '' XFSZ; ulimit -f ${this.kib}; exec "$0" "$@"`, process.execPath, join(ROOT, "src/main.ts"), "serve"], {
-      cwd: this.dataDir,
-      env: { ...process.env, ...this.env, PORT: String(this.port), HOST: "127.0.0.1", ROOMZ_DATA_DIR: this.dataDir } as Record<string, string>,
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    (this as any).pump(this.proc.stdout);
-    (this as any).pump(this.proc.stderr);
-    if (waitReady) await this.waitReady();
-  }
-}
 
 describe("metrics: unavailable refusals", () => {
   const limited: TestServer[] = [];

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { WsClient } from "../helpers/ws-client";
-import { connectEverywhere, freshUser, startCluster, type Cluster } from "./support";
+import { killAndWatchForgotten, startCluster, type Cluster } from "./support";
 
 let cluster: Cluster;
 beforeAll(async () => {
@@ -15,15 +15,7 @@ afterAll(() => cluster?.stop());
 
 test("a SIGKILLed instance's connections are forgotten within 30 s: user_left arrives, counts drop", async () => {
   const [survivor, doomed] = cluster.servers;
-  const { jwt, clients } = await connectEverywhere([survivor, doomed, doomed], freshUser());
-  const [watcher, goneA, goneB] = clients;
-  await watcher.waitFor((f) => f.type === "user_joined" && f.data.total_connections === 3);
-  const killedAt = Date.now();
-  await doomed.stop("SIGKILL");
-  for (const gone of [goneA, goneB]) await watcher.waitFor((f) => f.type === "user_left" && f.data.connection_id === gone.connectionId, 30_000);
-  expect(Date.now() - killedAt).toBeLessThan(30_000);
-  const left = watcher.ofType("user_left").map((f) => f.data.remaining_connections);
-  expect(left.sort()).toEqual([1, 2]);
+  const { jwt, watcher } = await killAndWatchForgotten(survivor, doomed);
   // The survivor says what it did, once, in its log.
   const cleanups = survivor.output.split("\n").filter((line) => /cleaned up after instance/.test(line));
   expect(cleanups).toHaveLength(1);

@@ -2,6 +2,7 @@
  * Several Roomz instances sharing one real redis-server, as in production behind a load
  * balancer: same JWT_SECRET_KEY and allow-list, each with its own port and data directory.
  */
+import { expect } from "bun:test";
 import { startRedis, type RedisOptions, type RedisServer } from "../helpers/redis";
 import { signIn, type TestServer } from "../helpers/server";
 import { testSuite } from "../helpers/suite";
@@ -54,4 +55,21 @@ export async function healthStatus(server: TestServer): Promise<number> {
 /** The server printed no unhandled rejection or crash. */
 export function quiet(server: TestServer): boolean {
   return !/unhandled|uncaught|panic|TypeError|ReferenceError/i.test(server.output);
+}
+
+/**
+ * SIGKILLs `doomed` (no goodbye) while a connection on `survivor` watches two of its
+ * connections: both `user_left` arrive within 30 s, with 2 and then 1 remaining. Returns
+ * the user's session and the watching connection; each log line is for the caller to check.
+ */
+export async function killAndWatchForgotten(survivor: TestServer, doomed: TestServer) {
+  const { jwt, clients } = await connectEverywhere([survivor, doomed, doomed], freshUser());
+  const [watcher, goneA, goneB] = clients;
+  await watcher.waitFor((f) => f.type === "user_joined" && f.data.total_connections === 3);
+  const killedAt = Date.now();
+  await doomed.stop("SIGKILL");
+  for (const gone of [goneA, goneB]) await watcher.waitFor((f) => f.type === "user_left" && f.data.connection_id === gone.connectionId, 30_000);
+  expect(Date.now() - killedAt).toBeLessThan(30_000);
+  expect(watcher.ofType("user_left").map((f) => f.data.remaining_connections).sort()).toEqual([1, 2]);
+  return { jwt, watcher };
 }

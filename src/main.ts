@@ -47,6 +47,9 @@ and a bad value stops it at start with one line naming the variable and the fix.
   ROOMZ_DATA_DIR            ./roomz-data (made private: 0700, files 0600)
   REDIS_URL                 unset; redis://host:6379 to run several instances
   METRICS_LISTEN            unset; host:port of a listener serving only GET /metrics
+  MAX_FILE_BYTES            104857600 (100 MiB) per upload
+  USER_QUOTA_BYTES          10737418240 (10 GiB) of files per user
+  S3_URL                    unset; s3://KEY:SECRET@host:port/bucket to keep files in a bucket
 
 Example: ALLOWED_EMAILS=you@example.com PORT=8080 roomz serve
 The README (Configuration) has the details.

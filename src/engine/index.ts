@@ -4,6 +4,7 @@
  */
 import type { AuthStore } from "./auth-store";
 import type { Engine, EngineEvents } from "./engine";
+import type { FileStore } from "./file-store";
 
 /** What choosing and opening a store needs from the configuration. */
 export interface StoreOptions {
@@ -14,6 +15,7 @@ export interface StoreOptions {
 export interface Store {
   engine: Engine;
   auth: AuthStore;
+  files: FileStore;
   close(): Promise<void>;
 }
 
@@ -29,3 +31,4 @@ export async function createStore(options: StoreOptions, events: EngineEvents): 
 export type { Engine, EngineEvents, Member, NewMessage, AppendResult, Joined, ControlEvent } from "./engine";
 export { EngineUnavailable } from "./engine";
 export type { AuthStore } from "./auth-store";
+export type { FileStore, FileRecord, AddFileResult, RemovedFile } from "./file-store";

@@ -3,3 +3,4 @@ export * from "./problems";
 export * from "./email";
 export * from "./channels";
 export * from "./text";
+export * from "./files";

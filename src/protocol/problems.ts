@@ -14,6 +14,7 @@ export const PROBLEMS = {
   not_found: { status: 404, title: "Not found" },
   method_not_allowed: { status: 405, title: "Method not allowed" },
   unavailable: { status: 503, title: "Service unavailable" },
+  quota_exceeded: { status: 413, title: "Quota exceeded" },
 } as const;
 
 export type ProblemCode = keyof typeof PROBLEMS;

@@ -10,6 +10,8 @@ import { fail } from "./config-error";
 import { ensureDataDir, jwtSecret } from "./data-dir";
 import { parseListenAddress, type ListenAddress } from "./listen-address";
 import { normaliseEmail } from "../protocol/email";
+import { DEFAULT_MAX_FILE_BYTES, DEFAULT_USER_QUOTA_BYTES } from "../protocol/files";
+import { parseS3Url } from "../files/s3-url";
 
 
 export interface Config {
@@ -39,6 +41,14 @@ export interface Config {
   redisUrl: string | null;
   /** METRICS_LISTEN: where the metrics listener listens; null: no metrics are served. */
   metricsListen: ListenAddress | null;
+  /** S3_URL: files in this bucket; null: under ROOMZ_DATA_DIR/files. */
+  s3Url: string | null;
+  maxFileBytes: number;
+  userQuotaBytes: number;
+  /** Uploads no message refers to are deleted after this long (24 h; tests shorten it). */
+  orphanFileAgeMs: number;
+  /** How often the cleanup looks for them. */
+  orphanSweepEveryMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -148,6 +158,15 @@ function listenAddress(env: Env, name: string): ListenAddress | null {
   return address;
 }
 
+/** S3_URL, checked here so a typo stops the server at start; the secret is never echoed. */
+function s3Url(env: Env): string | null {
+  const raw = env.S3_URL?.trim();
+  if (!raw) return null;
+  const parsed = parseS3Url(raw);
+  if (typeof parsed === "string") fail("S3_URL", parsed);
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, "PORT", 8000, 0, 65535);
   const host = parseHost(env.HOST);
@@ -192,6 +211,12 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     redisUrl,
     metricsListen: listenAddress(env, "METRICS_LISTEN"),
+    s3Url: s3Url(env),
+    maxFileBytes: integer(env, "MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES, 1, 2 ** 50),
+    userQuotaBytes: integer(env, "USER_QUOTA_BYTES", DEFAULT_USER_QUOTA_BYTES, 0, 2 ** 53 - 1),
+    // Internal (tests): not in the contract's table, so not in --help either.
+    orphanFileAgeMs: integer(env, "ROOMZ_ORPHAN_FILE_AGE_MS", 24 * 3_600_000, 0, 365 * 24 * 3_600_000),
+    orphanSweepEveryMs: integer(env, "ROOMZ_ORPHAN_SWEEP_MS", 10 * 60_000, 100, 24 * 3_600_000),
   };
   if (allowedEmailsFile) readAllowedEmailsFile(allowedEmailsFile);
   ensureDataDir(dataDir);

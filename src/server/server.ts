@@ -23,6 +23,12 @@ import { LocalFanout } from "./fanout";
 import { SocketProtocol } from "./socket";
 import { upgradeSocket, type UpgradeDeps } from "./upgrade";
 import { WebApp } from "./web-app";
+import { createBlobStore } from "../files/blob-store";
+import { KeyedLock } from "../files/keyed-lock";
+import { sessionFileAuth } from "./file-auth";
+import { download } from "./file-downloads";
+import { FileSweeper } from "./file-sweeper";
+import { upload, type UploadDeps } from "./file-uploads";
 import { CLOSE } from "../protocol";
 
 // /metrics goes to the HTTP routes, which have none for it: a 404 problem document, as for
@@ -101,6 +107,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     clientAddressOf: (request) => peers.get(request) ?? "unknown",
   });
   const web = await WebApp.load();
+  const blobs = await createBlobStore(config);
+  const files: UploadDeps = { config, files: store.files, blobs, auth: sessionFileAuth(sessions), blobLock: new KeyedLock() };
+  const sweeper = new FileSweeper({ ...files, maxAgeMs: config.orphanFileAgeMs, everyMs: config.orphanSweepEveryMs });
 
   server = Bun.serve<Connection>({
     port: config.port,
@@ -116,6 +125,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
         if (refused) metrics.upgradeRefused(refused.status);
         return refused;
       }
+      if (path === "/api/files") {
+        if (request.method !== "POST") return problem("method_not_allowed", "Upload files with POST.", path, { allow: "POST" });
+        if (draining) return problem("unavailable", "The server is shutting down; upload again shortly.", path);
+        return upload(files, request);
+      }
+      if (path.startsWith("/files/")) return download(files, request, path);
       if (HTTP_PATHS.test(path)) {
         const routed = forElysia(request, path, search);
         peers.set(routed, clientAddress(config, request, bunServer.requestIP(request)?.address ?? "unknown"));
@@ -167,6 +182,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
         log.warn("shutting down: some connections did not take their last data in time; closing them anyway");
       await server!.stop(false);
       clearTimeout(forced);
+      await sweeper.close();
       await store.close();
       metricsServer?.stop(true);
       log.info("stopped");

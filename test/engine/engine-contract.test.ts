@@ -7,7 +7,7 @@
  * the moment its join's `onJoined` ran).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createStore, EngineUnavailable, type AppendResult, type ControlEvent, type Member, type Store } from "../../src/engine";
+import { createStore, EngineUnavailable, type AppendResult, type ControlEvent, type FileRecord, type Member, type Store } from "../../src/engine";
 import type { ChatMessage, ReplayData } from "../../src/protocol";
 import { startRedis, type RedisServer } from "../helpers/redis";
 import { startRedisCluster, type RedisCluster } from "../helpers/redis-cluster";
@@ -246,5 +246,44 @@ describe.each(engines)("%s engine", (kind) => {
     expect(await auth.isRevoked(`jti-${now}`)).toBe(true);
     const before = await auth.sessionVersion(`v${now}@example.com`);
     expect(await auth.bumpSessionVersion(`v${now}@example.com`)).toBe(before + 1);
+  });
+
+  function fileRecord(email: string, size: number, sha = crypto.randomUUID().replace(/-/g, "").padEnd(64, "0"), createdAt = Date.now()): FileRecord {
+    return { id: crypto.randomUUID(), email, name: "a.png", type: "image/png", size, sha256: sha, width: 3, height: 4, createdAt };
+  }
+
+  test("files: the quota check and the addition are one step, even racing; only the owner finds a file", async () => {
+    const email = freshChannel().slice(5);
+    const racing = await Promise.all(Array.from({ length: 10 }, () => store.files.add(fileRecord(email, 300), 1000)));
+    expect(racing.filter((r) => r === "ok").length).toBe(3);
+    expect(await store.files.usage(email)).toBe(900);
+    const record = fileRecord(email, 100);
+    expect(await store.files.add(record, 1000)).toBe("ok");
+    expect(await store.files.add(fileRecord(email, 1), 1000)).toBe("quota_exceeded");
+    expect(await store.files.get(email, record.id)).toEqual(record);
+    expect(await store.files.get("someone-else@example.com", record.id)).toBeNull();
+    expect(await store.files.get(email, crypto.randomUUID())).toBeNull();
+  });
+
+  test("files: claim marks all or nothing; orphans are the unclaimed old ones; the last record of a blob says so", async () => {
+    const email = freshChannel().slice(5);
+    const sha = crypto.randomUUID().replace(/-/g, "").padEnd(64, "a");
+    const old = Date.now() - 10_000;
+    const [a, b, c] = [fileRecord(email, 10, sha, old), fileRecord(email, 20, sha, old), fileRecord(email, 30, undefined, old)];
+    for (const r of [a, b, c]) expect(await store.files.add(r, 1_000_000)).toBe("ok");
+    expect(await store.files.claim(email, [a.id, crypto.randomUUID()])).toBeNull();
+    expect(await store.files.claim("other@example.com", [a.id])).toBeNull();
+    const { email: _e, createdAt: _c, ...info } = c;
+    expect(await store.files.claim(email, [c.id])).toEqual([info]);
+    const orphans = (await store.files.orphans(Date.now() - 5_000, 1000)).filter((o) => o.email === email);
+    expect(orphans.map((o) => o.id).sort()).toEqual([a.id, b.id].sort());
+    expect(await store.files.orphans(old, 1000)).not.toContainEqual({ email, id: a.id });
+    expect(await store.files.removeOrphan(email, c.id)).toBeNull();
+    expect(await store.files.removeOrphan(email, a.id)).toEqual({ sha256: sha, lastOfBlob: false });
+    expect(await store.files.removeOrphan(email, a.id)).toBeNull();
+    expect(await store.files.blobInUse(sha)).toBe(true);
+    expect(await store.files.removeOrphan(email, b.id)).toEqual({ sha256: sha, lastOfBlob: true });
+    expect(await store.files.blobInUse(sha)).toBe(false);
+    expect(await store.files.usage(email)).toBe(30);
   });
 });

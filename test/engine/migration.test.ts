@@ -62,7 +62,7 @@ test("a schema-1 database migrates to the log and continues: history, epoch, seq
   again.close();
   await server.stop();
   const migrated = new Database(file, { readonly: true });
-  expect(migrated.query("PRAGMA user_version").get()).toEqual({ user_version: 2 });
+  expect(migrated.query("PRAGMA user_version").get()).toEqual({ user_version: 3 }); // 3: attachments (issue 16)
   expect(migrated.query("SELECT name FROM sqlite_master WHERE name = 'messages'").get()).toBeNull();
   expect(migrated.query("SELECT count(*) AS n FROM log").get()).toEqual({ n: 44 });
   migrated.close();

@@ -55,6 +55,13 @@ export function badValues(scratch: string): BadValue[] {
     ["ALLOWED_EMAILS=notanemail", { ALLOWED_EMAILS: "notanemail" }, "ALLOWED_EMAILS"],
     ["ALLOWED_EMAILS with one bad entry among good ones", { ALLOWED_EMAILS: "a@example.com, b@example" }, "ALLOWED_EMAILS"],
     ["ALLOWED_EMAILS_FILE with a line that is not an address", { ALLOWED_EMAILS_FILE: badListFile }, "ALLOWED_EMAILS_FILE"],
+    // Issue 16: attachments.
+    ["MAX_FILE_BYTES=0", { MAX_FILE_BYTES: "0" }, "MAX_FILE_BYTES"],
+    ["MAX_FILE_BYTES=100MB", { MAX_FILE_BYTES: "100MB" }, "MAX_FILE_BYTES"],
+    ["USER_QUOTA_BYTES=-1", { USER_QUOTA_BYTES: "-1" }, "USER_QUOTA_BYTES"],
+    ["S3_URL http://", { S3_URL: "http://key:secret@localhost:9000/bucket" }, "S3_URL"],
+    ["S3_URL without credentials", { S3_URL: "s3://localhost:9000/bucket" }, "S3_URL"],
+    ["S3_URL without a bucket", { S3_URL: "s3://key:secret@localhost:9000" }, "S3_URL"],
   ];
   return cases.map(([name, env, variable, stage]) => ({ name, env, variable, ...(stage ? { stage } : {}) }));
 }

@@ -57,6 +57,11 @@ describe("defaults", () => {
       dataDir: "(given)",
       redisUrl: null,
       metricsListen: null,
+      s3Url: null,
+      maxFileBytes: 104857600,
+      userQuotaBytes: 10737418240,
+      orphanFileAgeMs: 86400000,
+      orphanSweepEveryMs: 600000,
     });
   });
 
@@ -130,6 +135,8 @@ describe("a bad value is a ConfigError naming the variable and the fix", () => {
     expect(configError({ PUBLIC_URL: "https://admin:hunter2@chat.example.com" }).message).not.toContain("hunter2");
     expect(configError({ ALLOWED_EMAILS: "a@example.com, b@example" }).message).toContain('"b@example"');
     expect(configError({ PORT: "70000" }).message).toContain("0 to 65535");
+    expect(configError({ S3_URL: "http://AKIA:topsecret@localhost:9000/b" }).message).not.toContain("topsecret");
+    expect(load({ S3_URL: "s3s://AKIA:top%2Fsecret@s3.example.com/my-bucket" }).s3Url).toBe("s3s://AKIA:top%2Fsecret@s3.example.com/my-bucket");
   });
 
   test("more bad values: signs, spaces and fractions in numbers, other schemes, a bad METRICS_LISTEN", () => {

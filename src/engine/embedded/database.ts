@@ -64,6 +64,24 @@ const MIGRATIONS: string[] = [
      WHERE channels.id = t.channel_id;
    DROP INDEX migrating;
    DROP TABLE messages;`,
+  // 3: attachments (issue 16). `files` holds each upload's metadata (the bytes are in the
+  // blob store, by sha256); a message keeps the JSON of its files as they were sent.
+  `CREATE TABLE files (
+     id TEXT PRIMARY KEY,
+     email TEXT NOT NULL,
+     name TEXT NOT NULL,
+     type TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     sha256 TEXT NOT NULL,
+     width INTEGER,
+     height INTEGER,
+     created_at INTEGER NOT NULL,
+     referenced INTEGER NOT NULL DEFAULT 0
+   ) WITHOUT ROWID;
+   CREATE INDEX files_by_email ON files (email);
+   CREATE INDEX files_by_sha256 ON files (sha256);
+   CREATE INDEX files_unreferenced ON files (created_at) WHERE referenced = 0;
+   ALTER TABLE log ADD COLUMN files TEXT;`,
 ];
 
 export const DATABASE_FILE = "roomz.sqlite";

@@ -6,6 +6,7 @@ import { Checkpointer } from "./checkpointer";
 import { DATABASE_FILE, claimDataDir, openDatabase } from "./database";
 import { join } from "node:path";
 import { EmbeddedEngine } from "./engine-embedded";
+import { SqliteFileStore } from "./file-store-sqlite";
 
 const PRUNE_EVERY_MS = 10 * 60_000;
 
@@ -21,6 +22,7 @@ export function createEmbeddedStore(options: StoreOptions, events: EngineEvents)
   return {
     engine,
     auth,
+    files: new SqliteFileStore(db),
     async close() {
       clearInterval(pruner);
       await engine.close();

@@ -53,6 +53,14 @@ export interface Keyspace {
   readonly publish: "PUBLISH" | "SPUBLISH";
   /** Session-ending events for every instance (plain pub/sub: a cluster carries it to every node). */
   readonly control: string;
+  /** A user's files: id → record JSON, and `r:<id>` → 1 once a message refers to it. */
+  files(channel: string): string;
+  /** The bytes of every file the user holds (the quota's counter), in the same slot. */
+  fileUsage(channel: string): string;
+  /** Files no message refers to yet: `<channel> <id>` scored by upload time (cleanup). */
+  readonly pendingFiles: string;
+  /** sha256 → how many file records share that content (the blob's reference count). */
+  readonly blobRefs: string;
 }
 
 export function keyspace(cluster: boolean): Keyspace {
@@ -81,6 +89,10 @@ export function keyspace(cluster: boolean): Keyspace {
     },
     publish: cluster ? "SPUBLISH" : "PUBLISH",
     control: `${P}control`,
+    files: (channel) => `${P}files:${c(channel)}`,
+    fileUsage: (channel) => `${P}file-usage:${c(channel)}`,
+    pendingFiles: `${g}pending-files`,
+    blobRefs: `${g}blob-refs`,
   };
 }
 

@@ -127,3 +127,50 @@ for _, key in ipairs(KEYS) do
 end
 return 0
 `;
+
+/**
+ * Records an upload within the quota. KEYS: files, file usage (the user's slot). ARGV: id,
+ * record JSON, size, quota. Returns 1 when added, 0 over the quota (nothing written).
+ */
+export const ADD_FILE = `
+local used = tonumber(redis.call('GET', KEYS[2]) or '0')
+if used + tonumber(ARGV[3]) > tonumber(ARGV[4]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('INCRBY', KEYS[2], ARGV[3])
+return 1
+`;
+
+/**
+ * Marks files as referenced. KEYS: files. ARGV: the ids. Returns their records in order,
+ * or false (marking nothing) when any is missing.
+ */
+export const CLAIM_FILES = `
+local records = {}
+for i, id in ipairs(ARGV) do
+  local record = redis.call('HGET', KEYS[1], id)
+  if not record then return false end
+  records[i] = record
+end
+for _, id in ipairs(ARGV) do redis.call('HSET', KEYS[1], 'r:' .. id, '1') end
+return records
+`;
+
+/**
+ * Deletes a file nobody refers to. KEYS: files, file usage. ARGV: id. Returns the record
+ * JSON when deleted, false when referenced or unknown.
+ */
+export const REMOVE_ORPHAN = `
+if redis.call('HEXISTS', KEYS[1], 'r:' .. ARGV[1]) == 1 then return false end
+local record = redis.call('HGET', KEYS[1], ARGV[1])
+if not record then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('DECRBY', KEYS[2], cjson.decode(record)['size'])
+return record
+`;
+
+/** KEYS: blob refs. ARGV: sha256. One reference less; returns how many remain. */
+export const RELEASE_BLOB = `
+local left = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
+if left <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return left
+`;

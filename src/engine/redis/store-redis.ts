@@ -7,6 +7,7 @@ import type { EngineEvents } from "../engine";
 import type { Store } from "../index";
 import { RedisAuthStore } from "./auth-store-redis";
 import { RedisEngine } from "./engine-redis";
+import { RedisFileStore } from "./file-store-redis";
 
 export async function createRedisStore(url: string, events: EngineEvents): Promise<Store> {
   const engine = new RedisEngine(url, events);
@@ -15,6 +16,7 @@ export async function createRedisStore(url: string, events: EngineEvents): Promi
   return {
     engine,
     auth,
+    files: new RedisFileStore(engine.link, engine.keys),
     close: () => engine.close(),
   };
 }

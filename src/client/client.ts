@@ -25,7 +25,7 @@ import { Outbox } from "./outbox.js";
 import * as presence from "./presence.js";
 import { Sequencer } from "./sequencer.js";
 import { headSeq, withGapFilled } from "./sync.js";
-import type { ConnectionState, MeResult, RoomzClientOptions, RoomzEvents, StopCode, VerifyResult, WebSocketConstructor } from "./types.js";
+import type { ConnectionState, MeResult, PendingSend, RestoredSend, RoomzClientOptions, RoomzEvents, StopCode, VerifyResult, WebSocketConstructor } from "./types.js";
 import { normalizeServer, wsUrl } from "./urls.js";
 
 /** A connection that stayed synced this long starts the next backoff from the beginning. */
@@ -43,7 +43,8 @@ export class RoomzClient {
   private readonly WebSocketImpl: WebSocketConstructor | undefined;
   private readonly emitter = new Emitter<RoomzEvents>();
   private readonly sequencer = new Sequencer((message) => this.emitter.emit("message", message));
-  private readonly outbox = new Outbox();
+  private readonly outbox: Outbox;
+  private restored: RestoredSend[];
   private readonly backoff: Backoff;
   private link: Link | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -65,6 +66,14 @@ export class RoomzClient {
     // Looked up once, here; a runtime without one learns so from connect(), as a RoomzError.
     this.WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     this.backoff = new Backoff(options.reconnect?.baseMs, options.reconnect?.maxMs);
+    this.outbox = new Outbox(options.outboxStorage);
+    // Sent again with their own ids: the server stores each at most once.
+    this.restored = this.outbox.stored().map((p) => ({ ...p, ack: this.queueMessage(p) }));
+  }
+
+  /** The messages queued again from the outbox storage at start, each once (then []). */
+  restoredSends(): RestoredSend[] {
+    return this.restored.splice(0);
   }
 
   get state(): ConnectionState { return this.current; }
@@ -122,7 +131,13 @@ export class RoomzClient {
   /** Sends a message; queued while offline, re-sent with the same id after a drop. */
   send(content: string, clientMsgId: string = randomId()): Promise<MessageAck> {
     if (this.stopError) return Promise.reject(this.stopError);
-    return this.outbox.add<MessageAck>("message", { content, client_msg_id: clientMsgId });
+    return this.queueMessage({ client_msg_id: clientMsgId, content, created_at: new Date().toISOString() });
+  }
+
+  private queueMessage(pending: PendingSend): Promise<MessageAck> {
+    const ack = this.outbox.add<MessageAck>("message", { content: pending.content, client_msg_id: pending.client_msg_id }, pending);
+    ack.catch(() => {}); // a restored send nobody awaits must not be an unhandled rejection
+    return ack;
   }
 
   /** Sets this connection's display name (null clears it); re-applied after every reconnect. */

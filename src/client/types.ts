@@ -4,6 +4,7 @@ import type {
   ChatMessage,
   DisplayNameChangedData,
   HttpUser,
+  MessageAck,
   UserJoinedData,
   UserLeftData,
 } from "../protocol/frames.js";
@@ -82,6 +83,28 @@ export interface FetchResponse {
 
 export type FetchLike = (url: string, init: FetchInit) => Promise<FetchResponse>;
 
+/** A message sent but not yet acknowledged, as an outbox storage keeps it. */
+export interface PendingSend {
+  client_msg_id: string;
+  content: string;
+  /** When it was typed (ISO 8601), to show it in place after a reload. */
+  created_at: string;
+}
+
+/** A stored message queued again at start, and its acknowledgement. */
+export interface RestoredSend extends PendingSend {
+  ack: Promise<MessageAck>;
+}
+
+/**
+ * Where the outbox keeps unacknowledged messages so that they survive a restart of the
+ * program (a browser reload). `save` gets the whole list each time it changes.
+ */
+export interface OutboxStorage {
+  load(): PendingSend[];
+  save(pending: PendingSend[]): void;
+}
+
 export interface RoomzClientOptions {
   /** Base URL of the server, e.g. "https://chat.example.com"; "" in a browser means same origin. */
   server: string;
@@ -97,6 +120,11 @@ export interface RoomzClientOptions {
   /** Called when a session is obtained (verifyToken) or dropped (logout, 401, 4001), to persist it. */
   onSession?: (session: SessionInfo | null) => void;
   reconnect?: ReconnectOptions;
+  /**
+   * Keeps unacknowledged messages across restarts; on start the client queues what it
+   * holds again, with the same client_msg_id (see `restoredSends`).
+   */
+  outboxStorage?: OutboxStorage;
   /** Application ping interval (default 25 000 ms) and how long to wait for its ack (default 10 000 ms). */
   pingIntervalMs?: number;
   pingTimeoutMs?: number;

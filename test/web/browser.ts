@@ -5,13 +5,15 @@
  */
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page, type WebSocketRoute } from "playwright-core";
 import { RoomzClient } from "../../src/client/client";
 import { ROOT, freePort, signIn, startServer, type TestServer } from "../helpers/server";
 
 export const ARTIFACTS = join(ROOT, "test/artifacts");
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 375, height: 740 };
+/** The phone of issue 17's report. */
+export const PHONE_390 = { width: 390, height: 844 };
 
 /** The suite runs `bun run build:web` first; when run alone, build what is missing. */
 export function ensureWebBuilt() {
@@ -133,4 +135,37 @@ export async function screenshot(page: Page, name: string) {
 /** The text of every confirmed message shown on `page`, in order. */
 export function shownMessages(page: Page): Promise<string[]> {
   return page.locator('[data-testid="messages"] li.msg[data-seq] .body').allTextContents();
+}
+
+/**
+ * Stores `count` messages "<prefix> 1".."<prefix> count" in `email`'s channel through the
+ * server's own WebSocket API (the server must run with a MESSAGE_RATE_LIMIT above count),
+ * a few hundred in flight at a time.
+ */
+export async function seedMessages(server: TestServer, email: string, count: number, prefix = "msg") {
+  const client = await libraryClient(server, email);
+  for (let from = 1; from <= count; from += 500) {
+    const batch = Array.from({ length: Math.min(500, count - from + 1) }, (_, i) => client.send(`${prefix} ${from + i}`));
+    await Promise.all(batch);
+  }
+  client.close();
+}
+
+/**
+ * Puts every WebSocket of `page` behind a switch: while `blocked`, an opened socket is
+ * closed at once (the page sees a server that drops it); otherwise it reaches the server.
+ * `drop()` closes the sockets that got through.
+ */
+export async function switchableWebSocket(page: Page, blocked = true) {
+  const open: WebSocketRoute[] = [];
+  const state = {
+    blocked,
+    drop: () => Promise.all(open.splice(0).map((ws) => ws.close({ code: 1011, reason: "dropped by the test" }))),
+  };
+  await page.routeWebSocket(/\/ws/, (ws) => {
+    if (state.blocked) return ws.close({ code: 1011, reason: "blocked by the test" });
+    ws.connectToServer();
+    open.push(ws);
+  });
+  return state;
 }

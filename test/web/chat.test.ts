@@ -83,8 +83,11 @@ test("messages reach the other tab and the library client, labelled by connectio
   expect(seen.map((m) => m.content)).toEqual(["hello from the laptop", "reply from the phone", "beep from the bot"]);
 
   lib.close();
-  await messagesOf(pageA).getByText("Bot disconnected").waitFor();
-  await messagesOf(pageB).getByText("Bot disconnected").waitFor();
+  // The leave line names the device as its join line did (its short label), and its name.
+  const botLabel = (await messagesOf(pageA).locator("li.msg", { hasText: "beep from the bot" }).locator(".who").textContent())!;
+  await messagesOf(pageA).getByText(/^Bot \(device \w{4}\) disconnected$/).waitFor();
+  await messagesOf(pageB).getByText(/^Bot \(device \w{4}\) disconnected$/).waitFor();
+  expect(botLabel).toBe("Bot");
   await devices(pageA).nth(2).waitFor({ state: "detached" });
   await screenshot(pageA, "chat-desktop");
   await screenshot(pageB, "chat-375-dark");
@@ -117,7 +120,9 @@ test("Shift+Enter makes a new line, and the counter counts code points up to the
   await box.type("line two");
   expect(await box.inputValue()).toBe("line one\nline two");
   await box.press("Enter");
-  await waitText(pageB, "line one\nline two");
+  const twoLines = messagesOf(pageB).locator("li.msg", { hasText: "line two" }).locator(".body");
+  await twoLines.waitFor();
+  expect(await twoLines.innerText()).toBe("line one\nline two");
 
   await box.fill("😀".repeat(4090));
   expect(await pageA.getByTestId("counter").textContent()).toBe("10 left");
@@ -188,8 +193,18 @@ test("log out ends only this session", async () => {
   await context.close();
 }, SLOW);
 
-test("log out everywhere ends the other tab's session too", async () => {
+test("log out everywhere asks first, then ends the other tab's session too", async () => {
+  await pageB.locator("details.side").evaluate((d) => ((d as HTMLDetailsElement).open = true));
   await pageB.getByRole("button", { name: "Log out everywhere" }).click();
+  const dialog = pageB.getByRole("dialog", { name: "Log out everywhere?" });
+  await dialog.waitFor();
+  // Cancel is the default: Escape (or Cancel) keeps every session.
+  expect(await pageB.evaluate(() => document.activeElement?.textContent?.trim())).toBe("Cancel");
+  await pageB.keyboard.press("Escape");
+  await dialog.waitFor({ state: "hidden" });
+  await waitConnected(pageA);
+  await pageB.getByRole("button", { name: "Log out everywhere" }).click();
+  await dialog.getByRole("button", { name: "Log out everywhere" }).click();
   await pageB.getByLabel("Email address").waitFor();
   await pageA.getByLabel("Email address").waitFor();
   expect(await pageA.getByTestId("signin-notice").textContent()).toMatch(/session ended/i);

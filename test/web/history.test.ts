@@ -28,7 +28,7 @@ test("older messages load when scrolling up", async () => {
   expect(first.at(-1)).toBe("old 120");
 
   // One scroll to the top loads the page before, and the reader stays where they were.
-  const oldest = page.locator("li.msg", { hasText: new RegExp(`^.*${first[0]}$`) }).first();
+  const oldest = page.locator("li.msg", { has: page.locator(".body", { hasText: new RegExp(`^${first[0]}$`) }) }).first();
   await page.locator(".timeline").evaluate((el) => (el.scrollTop = 0));
   await page.waitForFunction((n) => document.querySelectorAll("li.msg[data-seq]").length > n, first.length);
   const box = (await oldest.boundingBox())!;

@@ -1,10 +1,11 @@
-/** The UI's pure helpers: code-point counting, link detection, merging pages by seq. */
+/** The UI's pure helpers: code-point counting, Markdown tokens and safe links, merging pages by seq, finding a day. */
 import { expect, test } from "bun:test";
 import type { ChatMessage } from "../../src/protocol";
 import { connectionLabel, waitText } from "../../web/src/lib/format";
 import { codePoints, isBlank } from "../../src/protocol";
-import { linkify, safeHref } from "../../web/src/lib/text";
-import { mergeBySeq } from "../../web/src/store/messages";
+import { parseMarkdown, safeHref } from "../../web/src/lib/markdown";
+import { mergeBySeq } from "../../web/src/store/merge";
+import { findSeqAt } from "../../web/src/store/seek";
 import { landingMessage } from "../../web/src/store/session";
 
 test("lengths count code points (the one rule of src/protocol the server and the UI share)", () => {
@@ -23,18 +24,34 @@ test("only Unicode White_Space is blank", () => {
   expect(isBlank("\ufeff")).toBe(false);
 });
 
-test("only http and https become links, without trailing punctuation", () => {
-  expect(linkify("see https://example.com/a?b=1, then")).toEqual([
-    { kind: "text", text: "see " },
-    { kind: "link", text: "https://example.com/a?b=1", href: "https://example.com/a?b=1" },
-    { kind: "text", text: ", then" },
+/** The inline tokens of a one-paragraph message, as [type, text] pairs. */
+const inline = (content: string) =>
+  (parseMarkdown(content)[0] as { tokens: { type: string; text: string; href?: string }[] }).tokens.map((t) => [t.type, t.href ?? t.text]);
+
+test("links: http(s), www. and mailto become link tokens; anything else stays text", () => {
+  expect(inline("see https://example.com/a?b=1, then")).toEqual([
+    ["text", "see "],
+    ["link", "https://example.com/a?b=1"],
+    ["text", ", then"],
   ]);
-  expect(linkify("(http://x.org/wiki/A_(b))").map((s) => s.text)).toEqual(["(", "http://x.org/wiki/A_(b)", ")"]);
-  expect(linkify("javascript:alert(1) data:text/html,<b>x</b>")).toEqual([
-    { kind: "text", text: "javascript:alert(1) data:text/html,<b>x</b>" },
-  ]);
+  expect(inline("go to www.example.com")).toEqual([["text", "go to "], ["link", "http://www.example.com"]]);
+  expect(inline("write mailto:a@b.co")).toEqual([["text", "write "], ["link", "mailto:a@b.co"]]);
   expect(safeHref("javascript:alert(1)")).toBeNull();
-  expect(linkify("<img src=x onerror=alert(1)>")).toEqual([{ kind: "text", text: "<img src=x onerror=alert(1)>" }]);
+  expect(safeHref("data:text/html,<b>x</b>")).toBeNull();
+  expect(safeHref("mailto:a@b.co")).toBe("mailto:a@b.co");
+  // Raw HTML is a token the view draws as its characters, never parsed.
+  expect(inline("a <img src=x onerror=alert(1)>")[1]).toEqual(["html", "<img src=x onerror=alert(1)>"]);
+  expect(parseMarkdown("<script>alert(1)</script>")[0].type).toBe("html");
+});
+
+test("a day is found by halving the seqs: the first message at or after it", async () => {
+  const day = (seq: number) => `2026-01-${String(Math.ceil(seq / 10)).padStart(2, "0")}T12:00:00.000Z`;
+  let reads = 0;
+  const at = async (seq: number) => (reads++, { ...msg(seq), timestamp: day(seq) });
+  expect(await findSeqAt(Date.parse("2026-01-03T00:00:00Z"), 100, at)).toBe(21);
+  expect(reads).toBeLessThanOrEqual(7);
+  expect(await findSeqAt(Date.parse("2025-01-01T00:00:00Z"), 100, at)).toBe(1);
+  expect(await findSeqAt(Date.parse("2027-01-01T00:00:00Z"), 100, at)).toBe(100);
 });
 
 const msg = (seq: number): ChatMessage => ({

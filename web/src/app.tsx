@@ -1,12 +1,19 @@
 /** The container: reads the store, picks the page, hands state and actions to the views. */
-import { Match, Switch, onMount } from "solid-js";
+import { Match, Switch, createEffect, onCleanup, onMount } from "solid-js";
 import { useStore } from "./store";
+import { showUnread } from "./lib/unread";
 import { Chat } from "./views/chat";
 import { Loading, SignIn, Unreachable } from "./views/sign-in";
 
 export function App() {
   const { state, actions } = useStore();
   onMount(() => void actions.load());
+  // Unread messages of the other devices: in the title and on the favicon.
+  createEffect(() => showUnread(state.phase === "chat" ? state.chat.unseen : 0));
+  // Coming back to the tab while at the newest message: they are read now.
+  const visible = () => actions.atBottom(state.chat.atBottom);
+  document.addEventListener("visibilitychange", visible);
+  onCleanup(() => document.removeEventListener("visibilitychange", visible));
   return (
     <Switch fallback={<Loading />}>
       <Match when={state.phase === "signed-out"}>

@@ -3,11 +3,19 @@ import { render } from "solid-js/web";
 import { App } from "./app";
 import { createRoomzClient } from "./store/client";
 import { StoreProvider, createAppStore } from "./store";
+import { connectionLabel } from "./lib/format";
+import { notify } from "./lib/notifications";
 import "./styles/base.css";
 import "./styles/chat.css";
 import "./styles/timeline.css";
+import "./styles/message.css";
+import "./styles/markdown.css";
+import "./styles/dialog.css";
 
-const store = createAppStore(createRoomzClient());
+const store = createAppStore(createRoomzClient(), {
+  // Only messages of the other devices: what this device sent never notifies it.
+  onForeign: (m) => notify(connectionLabel(m.connection_id, m.user.display_name, false), m.content.slice(0, 200)),
+});
 render(
   () => (
     <StoreProvider value={store}>

@@ -3,7 +3,7 @@
  * shape only, so views and store can be exercised with any object that behaves the same.
  */
 import type { AuthenticatedData, ChatMessage, MessageAck, ServerLimits } from "../../../src/protocol";
-import type { ConnectionState, ConnectionStatus, MeResult, RoomzEvents, StopCode } from "../../../src/client/types";
+import type { ConnectionState, ConnectionStatus, MeResult, RestoredSend, RoomzEvents, StopCode } from "../../../src/client/types";
 
 export type { ConnectionState, ConnectionStatus, StopCode };
 
@@ -18,6 +18,10 @@ export interface ChatClient {
   logout(): Promise<unknown>;
   logoutAll(): Promise<unknown>;
   close(): void;
+  /** The highest seq this client has seen (the channel's head once connected). */
+  readonly lastSeq: number;
+  /** Messages queued again from the outbox storage at start (each once). */
+  restoredSends(): RestoredSend[];
   on<K extends keyof RoomzEvents>(event: K, handler: (data: RoomzEvents[K]) => void): () => void;
 }
 

@@ -5,22 +5,30 @@
  */
 import { createContext, useContext } from "solid-js";
 import { createStore } from "solid-js/store";
+import type { ChatMessage } from "../../../src/protocol";
 import { errorInfo, type ChatClient, type StopCode } from "./client-port";
 import { createMessageActions } from "./messages";
 import { createPresenceActions } from "./presence";
 import { createSessionActions } from "./session";
 import { initialState } from "./state";
+import { createTabSignals } from "./tabs";
 
 export type { AppState, ChatState, Notice, Outgoing, SignInState } from "./state";
 
 /** Stops after which reconnecting can't help: the user must sign in again (or can't). */
 const ENDED = new Set<StopCode | undefined>(["session_ended", "signed_out", "not_allowed"]);
 
-export function createAppStore(client: ChatClient) {
+export interface StoreHooks {
+  /** A message from another device arrived (notifications). */
+  onForeign?(message: ChatMessage): void;
+}
+
+export function createAppStore(client: ChatClient, hooks: StoreHooks = {}) {
   const [state, setState] = createStore(initialState());
-  const messages = createMessageActions(state, setState, client);
+  const messages = createMessageActions(state, setState, client, { onForeign: (m) => hooks.onForeign?.(m) });
   const presence = createPresenceActions(state, setState, client);
   const session = createSessionActions(state, setState, client, { onSignedIn: startChat });
+  const tabs = createTabSignals(() => state.phase === "signed-out" && void session.load());
 
   client.on("message", messages.received);
   client.on("reset", () => {
@@ -45,6 +53,8 @@ export function createAppStore(client: ChatClient) {
   async function startChat(email: string) {
     setState("phase", "chat");
     setState("chat", { email, banner: null });
+    tabs.signedIn();
+    messages.restore();
     try {
       await client.connect();
       if (!state.chat.history.loaded) await messages.loadLatest();
@@ -71,6 +81,16 @@ export function createAppStore(client: ChatClient) {
     retry: messages.retry,
     discard: messages.discard,
     loadOlder: messages.loadOlder,
+    loadNewer: messages.loadNewer,
+    jumpToFirst: messages.jumpToFirst,
+    jumpToDate: messages.jumpToDate,
+    jumpToLatest: () => {
+      if (state.chat.history.hasNewer) return messages.loadLatest();
+      setState("chat", { target: { seq: -1, at: "end" }, unseen: 0 });
+      return Promise.resolve();
+    },
+    atBottom: messages.atBottom,
+    targetReached: () => setState("chat", "target", null),
     setName: presence.setName,
     dismissBanner: () => setState("chat", "banner", null),
   };

@@ -6,7 +6,7 @@ import type { SetStoreFunction } from "solid-js/store";
 import type { AuthenticatedData, DisplayNameChangedData, UserJoinedData, UserLeftData } from "../../../src/protocol";
 import { errorInfo, type ChatClient, type ConnectionState } from "./client-port";
 import type { AppState } from "./state";
-import { connectionLabel } from "../lib/format";
+import { shortConnection } from "../lib/format";
 
 /** The name is kept per tab, so a reload (or a reconnect) gives this device its name back. */
 const NAME_KEY = "roomz.display_name";
@@ -60,8 +60,10 @@ export function createPresenceActions(state: AppState, setState: SetStoreFunctio
     setState("chat", "announcement", text);
   }
 
+  /** Join and leave lines both carry the short device label, so a pair can be matched. */
   function label(connectionId: string, displayName: string | null) {
-    return connectionLabel(connectionId, displayName, connectionId === state.chat.connectionId);
+    const short = shortConnection(connectionId);
+    return displayName ? `${displayName} (${short})` : short;
   }
 
   function authenticated(data: AuthenticatedData) {
@@ -73,7 +75,7 @@ export function createPresenceActions(state: AppState, setState: SetStoreFunctio
     const own = data.connections.find((c) => c.connection_id === id);
     const ownName = told ? state.chat.ownName : own?.display_name ?? null;
     const devices = data.connections.map((c) => (c.connection_id === id ? { ...c, display_name: ownName } : c));
-    setState("chat", { connectionId: id, ownIds, devices, ownName, email: data.user.email });
+    setState("chat", { connectionId: id, ownIds, devices, ownName, email: data.user.email, authenticated: true });
     const wanted = savedName();
     if (!told && wanted && ownName !== wanted) void setName(wanted);
   }

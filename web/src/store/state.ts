@@ -46,13 +46,22 @@ export interface ChatState {
   devices: ConnectionInfo[];
   ownName: string | null;
   nameError: string | null;
-  history: { loading: boolean; hasMore: boolean; error: string | null; loaded: boolean };
+  /** `hasMore`: older messages exist beyond the window; `hasNewer`: newer ones do. */
+  history: { loading: boolean; hasMore: boolean; hasNewer: boolean; error: string | null; loaded: boolean };
+  /** Whether the reader is at the newest message (the timeline says so as they scroll). */
+  atBottom: boolean;
+  /** Messages that arrived while the reader was elsewhere (the "jump to latest" count). */
+  unseen: number;
+  /** Where the timeline should scroll to next (after a jump or a send), or null. seq -1: the end. */
+  target: { seq: number; at: "start" | "end" } | null;
   /** A problem to show above the timeline (logout failed, connection refused), or null. */
   banner: string | null;
   /** Whether the banner offers to connect again. */
   bannerRetry: boolean;
   /** The latest line for the screen-reader live region. */
   announcement: string;
+  /** Whether this tab has heard `authenticated` yet (until then the device list is unknown). */
+  authenticated: boolean;
 }
 
 export interface AppState {
@@ -75,10 +84,14 @@ export function initialChat(): ChatState {
     devices: [],
     ownName: null,
     nameError: null,
-    history: { loading: false, hasMore: false, error: null, loaded: false },
+    history: { loading: false, hasMore: false, hasNewer: false, error: null, loaded: false },
+    atBottom: true,
+    unseen: 0,
+    target: null,
     banner: null,
     bannerRetry: false,
     announcement: "",
+    authenticated: false,
   };
 }
 

@@ -4,6 +4,10 @@ import type { ChatState } from "../store";
 import { Composer } from "./composer";
 import { ConnectionIndicator } from "./connection-indicator";
 import { Devices } from "./devices";
+import { JumpMenu } from "./jump-menu";
+import { JumpToLatest } from "./jump-to-latest";
+import { LogoutEverywhere } from "./logout-everywhere";
+import { NotificationsToggle } from "./notifications-toggle";
 import { Timeline } from "./timeline";
 
 export interface ChatActions {
@@ -11,6 +15,12 @@ export interface ChatActions {
   retry(id: string): void;
   discard(id: string): void;
   loadOlder(): Promise<void>;
+  loadNewer(): Promise<void>;
+  jumpToFirst(): Promise<void>;
+  jumpToDate(date: Date): Promise<void>;
+  jumpToLatest(): Promise<void>;
+  atBottom(at: boolean): void;
+  targetReached(): void;
   setName(name: string | null): void;
   logout(): void;
   logoutAll(): void;
@@ -31,8 +41,12 @@ function createWide() {
 export function Chat(props: { chat: ChatState; actions: ChatActions; maxMessageLength: number }) {
   const a = props.actions;
   const wide = createWide();
+  const away = () => !props.chat.atBottom || props.chat.history.hasNewer;
   return (
     <div class="chat">
+      <a class="skip-link" href="#composer-input">
+        Skip to the message box
+      </a>
       <header class="topbar">
         <h1 class="brand">Roomz</h1>
         <ConnectionIndicator connection={props.chat.connection} />
@@ -40,14 +54,9 @@ export function Chat(props: { chat: ChatState; actions: ChatActions; maxMessageL
           <span class="sr-only">Signed in as </span>
           {props.chat.email}
         </p>
-        <nav class="account-actions" aria-label="Account">
-          <button type="button" onClick={() => a.logout()}>
-            Log out
-          </button>
-          <button type="button" onClick={() => a.logoutAll()}>
-            Log out everywhere
-          </button>
-        </nav>
+        <button type="button" class="logout" onClick={() => a.logout()}>
+          Log out
+        </button>
       </header>
       <Show when={props.chat.banner}>
         <div class="banner" role="alert">
@@ -63,28 +72,44 @@ export function Chat(props: { chat: ChatState; actions: ChatActions; maxMessageL
         </div>
       </Show>
       <main class="conversation" id="main">
-        <Timeline
-          messages={props.chat.messages}
-          notices={props.chat.notices}
-          outgoing={props.chat.outgoing}
-          ownIds={props.chat.ownIds}
-          ownName={props.chat.ownName}
-          history={props.chat.history}
-          onLoadOlder={a.loadOlder}
-          onRetry={a.retry}
-          onDiscard={a.discard}
-        />
+        <div class="conversation-bar">
+          <h2 class="sr-only">Messages</h2>
+          <JumpMenu onFirst={() => void a.jumpToFirst()} onDate={(d) => void a.jumpToDate(d)} busy={props.chat.history.loading} />
+        </div>
+        <div class="timeline-frame">
+          <Timeline
+            messages={props.chat.messages}
+            notices={props.chat.notices}
+            outgoing={props.chat.outgoing}
+            ownIds={props.chat.ownIds}
+            ownName={props.chat.ownName}
+            history={props.chat.history}
+            target={props.chat.target}
+            onLoadOlder={a.loadOlder}
+            onLoadNewer={a.loadNewer}
+            onAtBottom={a.atBottom}
+            onTargetReached={a.targetReached}
+            onRetry={a.retry}
+            onDiscard={a.discard}
+          />
+          <JumpToLatest visible={away()} unseen={props.chat.unseen} onJump={() => void a.jumpToLatest()} />
+        </div>
         <Composer onSend={a.send} maxLength={props.maxMessageLength} />
       </main>
       <details class="side" open={wide()}>
-        <summary>Devices ({props.chat.devices.length})</summary>
+        <summary>Devices {props.chat.authenticated ? `(${props.chat.devices.length})` : ""}</summary>
         <Devices
           devices={props.chat.devices}
+          ready={props.chat.authenticated}
           ownId={props.chat.connectionId}
           ownName={props.chat.ownName}
           nameError={props.chat.nameError}
           onSetName={a.setName}
         />
+        <div class="side-extra">
+          <NotificationsToggle />
+          <LogoutEverywhere email={props.chat.email} onConfirm={a.logoutAll} />
+        </div>
       </details>
       <div class="sr-only" aria-live="polite" aria-atomic="true" data-testid="live">
         {props.chat.announcement}

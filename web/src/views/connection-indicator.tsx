@@ -1,18 +1,22 @@
-/** Connected, connecting, reconnecting in N s, offline: from the core's connection_state. */
-import { createSignal, onCleanup } from "solid-js";
+/**
+ * Connected, connecting, reconnecting, offline: from the core's connection_state. The
+ * status region says only the state (announced once per change); the countdown to the
+ * next attempt is drawn beside it, hidden from screen readers, so it is not read out
+ * every second.
+ */
+import { Show, createSignal, onCleanup } from "solid-js";
 import type { ChatState } from "../store";
 
-export function connectionText(c: ChatState["connection"], now: number): string {
-  const wait = c.retryAt ? Math.ceil((c.retryAt - now) / 1000) : 0;
+export function connectionText(c: ChatState["connection"]): string {
   switch (c.status) {
     case "connected":
       return "Connected";
     case "connecting":
       return "Connecting…";
     case "reconnecting":
-      return wait > 0 ? `Reconnecting in ${wait} s` : "Reconnecting…";
+      return "Reconnecting";
     case "offline":
-      return wait > 0 ? `Offline, retrying in ${wait} s` : "Offline";
+      return "Offline";
     case "stopped":
       return "Disconnected";
     default:
@@ -24,10 +28,18 @@ export function ConnectionIndicator(props: { connection: ChatState["connection"]
   const [now, setNow] = createSignal(Date.now());
   const timer = setInterval(() => setNow(Date.now()), 500);
   onCleanup(() => clearInterval(timer));
+  const wait = () => (props.connection.retryAt ? Math.ceil((props.connection.retryAt - now()) / 1000) : 0);
   return (
-    <p class={`indicator ${props.connection.status}`} role="status" data-testid="connection" data-status={props.connection.status}>
+    <div class={`indicator ${props.connection.status}`} data-testid="connection" data-status={props.connection.status}>
       <span class="dot" aria-hidden="true" />
-      {connectionText(props.connection, now())}
-    </p>
+      <span role="status" data-testid="connection-status">
+        {connectionText(props.connection)}
+      </span>
+      <Show when={wait() > 0}>
+        <span class="countdown" aria-hidden="true">
+          {`· ${wait()} s`}
+        </span>
+      </Show>
+    </div>
   );
 }

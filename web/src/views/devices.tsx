@@ -5,6 +5,8 @@ import { connectionLabel, fullTime, shortTime } from "../lib/format";
 
 export interface DevicesProps {
   devices: ConnectionInfo[];
+  /** False until the connection is authenticated (the list is not known yet). */
+  ready: boolean;
   ownId: string | null;
   ownName: string | null;
   nameError: string | null;
@@ -22,7 +24,8 @@ export function Devices(props: DevicesProps) {
   return (
     <section class="devices" aria-labelledby="devices-title">
       <h2 id="devices-title">
-        Your devices <span class="count">({props.devices.length} connected)</span>
+        Your devices{" "}
+        <span class="count">{props.ready ? `(${props.devices.length} connected)` : "(connecting…)"}</span>
       </h2>
       <ul data-testid="devices">
         <For each={props.devices}>
@@ -41,15 +44,15 @@ export function Devices(props: DevicesProps) {
       </ul>
       <form class="name-form" onSubmit={save}>
         <label for="display-name">Name for this device</label>
+        <input
+          id="display-name"
+          maxlength="50"
+          placeholder="e.g. Laptop"
+          value={draft()}
+          onInput={(e) => setDraft(e.currentTarget.value)}
+          aria-describedby={props.nameError ? "name-error" : undefined}
+        />
         <div class="row">
-          <input
-            id="display-name"
-            maxlength="50"
-            placeholder="e.g. Laptop"
-            value={draft()}
-            onInput={(e) => setDraft(e.currentTarget.value)}
-            aria-describedby={props.nameError ? "name-error" : undefined}
-          />
           <button type="submit">Save</button>
           <Show when={props.ownName}>
             <button type="button" class="quiet-button" onClick={() => props.onSetName(null)}>

@@ -1,72 +1,45 @@
-/** One line of the timeline: a confirmed message, a message on its way, or a notice. */
+/**
+ * One confirmed message. Every message of the channel is the user's own: each says which
+ * device sent it (its name then, or a short device label), and this tab's are marked
+ * "this device". Consecutive messages of one device form a group: the device is shown
+ * once, at the group's start (and always to screen readers).
+ */
 import { Show } from "solid-js";
 import type { ChatMessage } from "../../../src/protocol";
-import type { Notice, Outgoing } from "../store";
-import { connectionLabel, fullTime, shortTime } from "../lib/format";
-import { MessageText } from "./message-text";
+import { connectionLabel, fullTime, shortClock } from "../lib/format";
+import { Markdown } from "./markdown/markdown";
+import { MessageMenu } from "./message-menu";
 
-export function MessageItem(props: { message: ChatMessage; ownIds: string[] }) {
-  const own = () => props.ownIds.includes(props.message.connection_id);
-  const who = () => connectionLabel(props.message.connection_id, props.message.user.display_name, own());
+export interface MessageItemProps {
+  message: ChatMessage;
+  own: boolean;
+  /** First of its group: the device label is shown. */
+  groupStart: boolean;
+}
+
+export function MessageItem(props: MessageItemProps) {
+  const who = () => connectionLabel(props.message.connection_id, props.message.user.display_name, props.own);
   return (
-    <li class="msg" classList={{ own: own() }} data-seq={props.message.seq}>
-      <div class="meta">
+    <li class="msg" classList={{ "group-start": props.groupStart, mine: props.own }} data-seq={props.message.seq}>
+      <div class="meta" classList={{ "sr-only": !props.groupStart }}>
         <span class="who">{who()}</span>
-        <Show when={own() && props.message.user.display_name}>
+        <Show when={props.own && props.message.user.display_name}>
           <span class="tag">this device</span>
         </Show>
+      </div>
+      <div class="body">
+        <Markdown content={props.message.content} />
+      </div>
+      <div class="foot">
         <time datetime={props.message.timestamp} title={fullTime(props.message.timestamp)}>
-          {shortTime(props.message.timestamp)}
+          {shortClock(props.message.timestamp)}
         </time>
-      </div>
-      <p class="body">
-        <MessageText content={props.message.content} />
-      </p>
-    </li>
-  );
-}
-
-export interface OutgoingProps {
-  item: Outgoing;
-  name: string | null;
-  onRetry(id: string): void;
-  onDiscard(id: string): void;
-}
-
-export function OutgoingItem(props: OutgoingProps) {
-  const failed = () => props.item.status === "failed";
-  return (
-    <li class="msg own outgoing" classList={{ failed: failed() }} data-status={props.item.status}>
-      <div class="meta">
-        <span class="who">{props.name ?? "this device"}</span>
-        <span class="status" role={failed() ? "alert" : undefined}>
-          {failed() ? `Not sent. ${props.item.error ?? ""}` : "Sending…"}
+        <span class="state stored" title="Stored on the server" data-state="stored">
+          <span aria-hidden="true">✓</span>
+          <span class="sr-only">stored</span>
         </span>
+        <MessageMenu content={props.message.content} />
       </div>
-      <p class="body">
-        <MessageText content={props.item.content} />
-      </p>
-      <Show when={failed()}>
-        <div class="row actions">
-          <button type="button" onClick={() => props.onRetry(props.item.clientMsgId)}>
-            Retry
-          </button>
-          <button type="button" class="quiet-button" onClick={() => props.onDiscard(props.item.clientMsgId)}>
-            Discard
-          </button>
-        </div>
-      </Show>
-    </li>
-  );
-}
-
-export function NoticeItem(props: { notice: Notice }) {
-  return (
-    <li class="notice-line">
-      <span>{props.notice.text}</span>{" "}
-      <time datetime={props.notice.timestamp} title={fullTime(props.notice.timestamp)}>
-        {shortTime(props.notice.timestamp)}
-      </time>
     </li>
   );
 }

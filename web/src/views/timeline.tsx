@@ -1,12 +1,17 @@
 /**
- * The scrolling list of messages, newest at the bottom. Scrolling near the top loads the
- * previous page and keeps the reader's place; new messages keep the view pinned to the
+ * The scrolling list of messages, newest at the bottom. It draws only the store's window
+ * (at most MAX_WINDOW messages); scrolling near an end moves the window and keeps the
+ * message the reader was looking at where it was. New messages keep the view at the
  * bottom only when the reader was already there.
  */
 import { For, Show, createEffect, createMemo, on, onCleanup, onMount } from "solid-js";
 import type { ChatMessage } from "../../../src/protocol";
 import type { Notice, Outgoing } from "../store";
-import { MessageItem, NoticeItem, OutgoingItem } from "./message-item";
+import { GROUP_MS, dayKey, dayLabel } from "../lib/days";
+import { MessageItem } from "./message-item";
+import { NoticeItem } from "./notice-item";
+import { OutgoingItem } from "./outgoing-item";
+import { TimelineLoading } from "./timeline-loading";
 
 export interface TimelineProps {
   messages: ChatMessage[];
@@ -14,49 +19,70 @@ export interface TimelineProps {
   outgoing: Outgoing[];
   ownIds: string[];
   ownName: string | null;
-  history: { loading: boolean; hasMore: boolean; error: string | null; loaded: boolean };
+  history: { loading: boolean; hasMore: boolean; hasNewer: boolean; error: string | null; loaded: boolean };
+  target: { seq: number; at: "start" | "end" } | null;
   onLoadOlder(): Promise<void>;
+  onLoadNewer(): Promise<void>;
+  onAtBottom(at: boolean): void;
+  onTargetReached(): void;
   onRetry(id: string): void;
   onDiscard(id: string): void;
 }
 
-const NEAR_TOP = 120;
+const NEAR_EDGE = 400;
+const NEAR_BOTTOM = 80;
 const TOP = -1;
 const END = -2;
-const NEAR_BOTTOM = 80;
 
 export function Timeline(props: TimelineProps) {
   let scroller!: HTMLDivElement;
   let content!: HTMLOListElement;
   let pinned = true;
 
-  /**
-   * Notices grouped by the message they follow; those whose message is not held go
-   * before every message (TOP) or after them (END).
-   */
+  /** Notices grouped by the message they follow; those whose message is not held go first (TOP) or last (END). */
   const noticesAfter = createMemo(() => {
     const held = new Set(props.messages.map((m) => m.seq));
     const last = props.messages.length ? props.messages[props.messages.length - 1].seq : 0;
     const groups = new Map<number, Notice[]>();
     for (const n of props.notices) {
-      const key = held.has(n.afterSeq) ? n.afterSeq : n.afterSeq >= last ? END : TOP;
+      const key = held.has(n.afterSeq) ? n.afterSeq : n.afterSeq >= last ? (props.history.hasNewer ? -3 : END) : TOP;
       groups.set(key, [...(groups.get(key) ?? []), n]);
     }
     return groups;
   });
 
-  const toBottom = () => (scroller.scrollTop = scroller.scrollHeight);
+  const own = (m: ChatMessage) => props.ownIds.includes(m.connection_id);
+  const newDay = (i: number) => i === 0 || dayKey(props.messages[i - 1].timestamp) !== dayKey(props.messages[i].timestamp);
+  const groupStart = (i: number) => {
+    if (newDay(i)) return true;
+    const prev = props.messages[i - 1];
+    const m = props.messages[i];
+    return prev.connection_id !== m.connection_id || Date.parse(m.timestamp) - Date.parse(prev.timestamp) > GROUP_MS || noticesAfter().has(prev.seq);
+  };
 
-  async function loadOlder() {
-    const fromBottom = scroller.scrollHeight - scroller.scrollTop;
-    await props.onLoadOlder();
-    scroller.scrollTop = scroller.scrollHeight - fromBottom;
+  const toBottom = () => (scroller.scrollTop = scroller.scrollHeight);
+  const atBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM;
+
+  /** Runs `move` (which changes the window) and puts the first visible message back where it was. */
+  async function keepPlace(move: () => Promise<void>) {
+    const top = scroller.getBoundingClientRect().top;
+    const anchor = [...content.querySelectorAll<HTMLElement>("li[data-seq]")].find((el) => el.getBoundingClientRect().bottom > top);
+    const seq = anchor?.dataset.seq;
+    const before = anchor ? anchor.getBoundingClientRect().top : 0;
+    await move();
+    const again = seq ? content.querySelector<HTMLElement>(`li[data-seq="${seq}"]`) : null;
+    if (again) scroller.scrollTop += again.getBoundingClientRect().top - before;
     fillIfShort();
   }
 
-  /** With too few messages to scroll, there is no scroll event; keep loading until there is. */
+  const loadOlder = () => keepPlace(props.onLoadOlder);
+  const loadNewer = () => keepPlace(props.onLoadNewer);
+
+  /** With too few messages to scroll there is no scroll event: keep loading until there is. */
   function fillIfShort() {
-    if (props.history.hasMore && !props.history.loading && scroller.scrollHeight <= scroller.clientHeight) void loadOlder();
+    if (props.history.loading || scroller.scrollHeight > scroller.clientHeight) return;
+    if (props.history.hasMore) void loadOlder();
+    else if (props.history.hasNewer) void loadNewer();
   }
 
   /** Sizes seen last, to tell a reader's scroll from one caused by a layout change. */
@@ -69,11 +95,38 @@ export function Timeline(props: TimelineProps) {
 
   function onScroll() {
     if (resized() && pinned) return toBottom();
-    pinned = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM;
-    if (scroller.scrollTop < NEAR_TOP && props.history.hasMore && !props.history.loading) void loadOlder();
+    pinned = atBottom() && !props.history.hasNewer;
+    props.onAtBottom(pinned);
+    if (props.history.loading) return;
+    if (scroller.scrollTop < NEAR_EDGE && props.history.hasMore) void loadOlder();
+    else if (scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_EDGE && props.history.hasNewer) void loadNewer();
   }
 
-  createEffect(on(() => props.history.loaded, (loaded) => loaded && (toBottom(), fillIfShort())));
+  /** After a jump (or a send): show the target, then say it was reached. */
+  createEffect(
+    on(
+      () => props.target,
+      (target) => {
+        if (!target) return;
+        queueMicrotask(() => {
+          const el = target.seq > 0 ? content.querySelector<HTMLElement>(`li[data-seq="${target.seq}"]`) : null;
+          if (target.at === "end" || !el) {
+            pinned = !props.history.hasNewer;
+            toBottom();
+          } else {
+            pinned = false;
+            el.scrollIntoView({ block: "start" });
+            el.tabIndex = -1;
+            el.focus({ preventScroll: true });
+          }
+          props.onAtBottom(pinned);
+          props.onTargetReached();
+          fillIfShort();
+        });
+      },
+    ),
+  );
+
   onMount(() => {
     toBottom();
     // New messages, a failed send growing its row, the composer growing: whatever changes
@@ -88,38 +141,55 @@ export function Timeline(props: TimelineProps) {
   });
 
   return (
-    <div class="timeline" ref={scroller} onScroll={onScroll} tabindex="0" aria-label="Conversation" role="region">
+    <div class="timeline" ref={scroller} onScroll={onScroll} tabindex="0" aria-label="Conversation" role="region" aria-busy={!props.history.loaded}>
       <div class="history-edge">
         <Show when={props.history.error}>
           <p class="error">{props.history.error}</p>
         </Show>
-        <Show
-          when={props.history.hasMore}
-          fallback={<Show when={props.history.loaded}><p class="quiet">Beginning of your channel.</p></Show>}
-        >
+        <Show when={props.history.loaded && !props.history.hasMore && props.messages.length > 0}>
+          <p class="quiet">Beginning of your channel.</p>
+        </Show>
+        <Show when={props.history.loaded && props.history.hasMore}>
           <button type="button" class="quiet-button" onClick={() => void loadOlder()} disabled={props.history.loading}>
             {props.history.loading ? "Loading older messages…" : "Load older messages"}
           </button>
         </Show>
       </div>
-      <ol class="messages" data-testid="messages" ref={content}>
-        <For each={noticesAfter().get(TOP)}>{(n) => <NoticeItem notice={n} />}</For>
-        <For each={props.messages}>
-          {(m) => (
-            <>
-              <MessageItem message={m} ownIds={props.ownIds} />
-              <For each={noticesAfter().get(m.seq)}>{(n) => <NoticeItem notice={n} />}</For>
-            </>
-          )}
-        </For>
-        <For each={noticesAfter().get(END)}>{(n) => <NoticeItem notice={n} />}</For>
-        <For each={props.outgoing}>
-          {(o) => <OutgoingItem item={o} name={props.ownName} onRetry={props.onRetry} onDiscard={props.onDiscard} />}
-        </For>
-      </ol>
-      <Show when={props.history.loaded && props.messages.length === 0 && props.outgoing.length === 0}>
-        <p class="empty quiet">No messages yet. Anything you write here reaches all your signed-in devices.</p>
+      <Show when={!props.history.loaded}>
+        <TimelineLoading />
       </Show>
+      <ol class="messages" data-testid="messages" ref={content}>
+          <For each={noticesAfter().get(TOP)}>{(n) => <NoticeItem notice={n} />}</For>
+          <For each={props.messages}>
+            {(m, i) => (
+              <>
+                <Show when={newDay(i())}>
+                  <li class="day" data-testid="day">
+                    <span>{dayLabel(m.timestamp)}</span>
+                  </li>
+                </Show>
+                <MessageItem message={m} own={own(m)} groupStart={groupStart(i())} />
+                <For each={noticesAfter().get(m.seq)}>{(n) => <NoticeItem notice={n} />}</For>
+              </>
+            )}
+          </For>
+          <Show when={!props.history.hasNewer}>
+            <For each={noticesAfter().get(END)}>{(n) => <NoticeItem notice={n} />}</For>
+            <For each={props.outgoing}>
+              {(o) => <OutgoingItem item={o} name={props.ownName} onRetry={props.onRetry} onDiscard={props.onDiscard} />}
+            </For>
+          </Show>
+        </ol>
+        <Show when={props.history.hasNewer}>
+          <div class="history-edge">
+            <button type="button" class="quiet-button" onClick={() => void loadNewer()} disabled={props.history.loading}>
+              {props.history.loading ? "Loading newer messages…" : "Load newer messages"}
+            </button>
+          </div>
+        </Show>
+        <Show when={props.history.loaded && props.messages.length === 0 && props.outgoing.length === 0 && !props.history.hasNewer}>
+          <p class="empty quiet">No messages yet. Anything you write here reaches all your signed-in devices.</p>
+        </Show>
     </div>
   );
 }

@@ -50,6 +50,10 @@ and a bad value stops it at start with one line naming the variable and the fix.
   MAX_FILE_BYTES            104857600 (100 MiB) per upload
   USER_QUOTA_BYTES          10737418240 (10 GiB) of files per user
   S3_URL                    unset; s3://KEY:SECRET@host:port/bucket to keep files in a bucket
+  VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY  Web Push key pair; unset: generated once into ROOMZ_DATA_DIR
+                            (set both, the same on every instance, when running several)
+  VAPID_SUBJECT             mailto: or https: contact for push services; default PUBLIC_URL
+  PUSH_ENDPOINT_ALLOW       origins of push services allowed though not https on a public address
 
 Example: ALLOWED_EMAILS=you@example.com PORT=8080 roomz serve
 The README (Configuration) has the details.

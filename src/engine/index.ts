@@ -5,6 +5,7 @@
 import type { AuthStore } from "./auth-store";
 import type { Engine, EngineEvents } from "./engine";
 import type { FileStore } from "./file-store";
+import type { PushStore } from "./push-store";
 
 /** What choosing and opening a store needs from the configuration. */
 export interface StoreOptions {
@@ -16,6 +17,7 @@ export interface Store {
   engine: Engine;
   auth: AuthStore;
   files: FileStore;
+  push: PushStore;
   close(): Promise<void>;
 }
 
@@ -32,3 +34,4 @@ export type { Engine, EngineEvents, Member, NewMessage, AppendResult, Joined, Co
 export { EngineUnavailable } from "./engine";
 export type { AuthStore } from "./auth-store";
 export type { FileStore, FileRecord, AddFileResult, RemovedFile } from "./file-store";
+export type { PushStore, PushSubscriptionRecord } from "./push-store";

@@ -4,3 +4,4 @@ export * from "./email";
 export * from "./channels";
 export * from "./text";
 export * from "./files";
+export * from "./push";

@@ -12,6 +12,8 @@ import { parseListenAddress, type ListenAddress } from "./listen-address";
 import { normaliseEmail } from "../protocol/email";
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_USER_QUOTA_BYTES } from "../protocol/files";
 import { parseS3Url } from "../files/s3-url";
+import { parseEndpointAllow } from "./push/endpoint-policy";
+import { loadVapid, type Vapid } from "./push/vapid";
 
 
 export interface Config {
@@ -49,6 +51,10 @@ export interface Config {
   orphanFileAgeMs: number;
   /** How often the cleanup looks for them. */
   orphanSweepEveryMs: number;
+  /** Web Push (PROTOCOL.md section 8): the VAPID keys and subject. */
+  vapid: Vapid;
+  /** PUSH_ENDPOINT_ALLOW: origins of push endpoints allowed though not https on a public address. */
+  pushEndpointAllow: string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -217,9 +223,12 @@ export function loadConfig(env: Env = process.env): Config {
     // Internal (tests): not in the contract's table, so not in --help either.
     orphanFileAgeMs: integer(env, "ROOMZ_ORPHAN_FILE_AGE_MS", 24 * 3_600_000, 0, 365 * 24 * 3_600_000),
     orphanSweepEveryMs: integer(env, "ROOMZ_ORPHAN_SWEEP_MS", 10 * 60_000, 100, 24 * 3_600_000),
+    vapid: { publicKey: "", privateKey: "", subject: "" },
+    pushEndpointAllow: parseEndpointAllow(env.PUSH_ENDPOINT_ALLOW),
   };
   if (allowedEmailsFile) readAllowedEmailsFile(allowedEmailsFile);
   ensureDataDir(dataDir);
   config.jwtSecret = jwtSecret(env.JWT_SECRET_KEY, dataDir);
+  config.vapid = loadVapid(env, dataDir, config.linkOrigin);
   return config;
 }

@@ -10,7 +10,8 @@ import type { Config } from "./config";
 import type { MagicLinks } from "./magic-links";
 import type { Metrics } from "./metrics";
 import { json, problem } from "./problem";
-import { BodyTooLarge, originAllowed, readBody } from "./request";
+import { pushRoutes } from "./push/push-routes";
+import { guardedBody, methodNotAllowed, noParse, parseJson, pathOf } from "./route-kit";
 import type { Sessions } from "./sessions";
 import { VERIFY_PAGE_HEADERS, confirmPage, unusableLinkPage } from "./verify-page";
 import { describeError, log } from "../log";
@@ -26,26 +27,6 @@ export interface HttpDeps {
   clientAddressOf: (request: Request) => string;
 }
 
-const noParse = { parse: "none" as const };
-
-function pathOf(request: Request): string {
-  return new URL(request.url).pathname;
-}
-
-function methodNotAllowed(allow: string) {
-  return ({ request }: { request: Request }) =>
-    problem("method_not_allowed", `Use ${allow} for this path.`, pathOf(request), { allow });
-}
-
-/** Parses a JSON body, or null when it is not JSON. */
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
 export function createHttpApp(deps: HttpDeps) {
   const { config, sessions, links, store, metrics } = deps;
   const limits: ServerLimits = {
@@ -55,19 +36,7 @@ export function createHttpApp(deps: HttpDeps) {
   };
 
   /** Shared guard of every POST: the Origin rule, then the bounded body. */
-  async function postBody(request: Request): Promise<string | Response> {
-    if (!originAllowed(config, request)) {
-      metrics.authFailure("bad_origin");
-      return problem("bad_origin", "This request came from another site; use Roomz from its own address.", pathOf(request));
-    }
-    try {
-      return await readBody(request);
-    } catch (error) {
-      if (error instanceof BodyTooLarge)
-        return problem("too_large", "The request body is over 16 KiB; send less.", pathOf(request));
-      throw error;
-    }
-  }
+  const postBody = (request: Request) => guardedBody(config, metrics, request);
 
   return new Elysia()
     .onError(({ code, request, error }) => {
@@ -185,5 +154,6 @@ export function createHttpApp(deps: HttpDeps) {
     // The limits this server was configured with, so clients check what the server will
     // (docs/protocol.md); not secret, so no session is needed.
     .get("/api/limits", () => json(limits))
-    .all("/api/limits", methodNotAllowed("GET"));
+    .all("/api/limits", methodNotAllowed("GET"))
+    .use(pushRoutes(deps));
 }

@@ -11,6 +11,8 @@ export const AUTH_FAILURE_REASONS = ["missing", "invalid", "expired", "revoked",
 export type UnavailableWhat = "frame" | "upgrade" | "http";
 /** Which limit refused with `rate_limited`. */
 export type RateLimit = "message" | "magic_link" | "connections";
+/** What became of one Web Push (docs/protocol.md, "Web Push"). */
+export type PushResult = "sent" | "gone" | "ended" | "refused" | "failed" | "dropped";
 /** Upper bounds of the ack histogram's buckets, in seconds. */
 const ACK_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -29,6 +31,7 @@ export class Metrics {
   private authFailures = new Map<string, number>(AUTH_FAILURE_REASONS.map((reason) => [reason, 0]));
   private unavailables: Record<UnavailableWhat, number> = { frame: 0, upgrade: 0, http: 0 };
   private rateLimits: Record<RateLimit, number> = { message: 0, magic_link: 0, connections: 0 };
+  private pushes: Record<PushResult, number> = { sent: 0, gone: 0, ended: 0, refused: 0, failed: 0, dropped: 0 };
   /** Per bucket (not cumulative), plus one for over the last bound. */
   private ackBuckets = new Array<number>(ACK_BUCKETS.length + 1).fill(0);
   private ackSum = 0;
@@ -46,6 +49,10 @@ export class Metrics {
 
   rateLimited(limit: RateLimit): void {
     this.rateLimits[limit]++;
+  }
+
+  pushed(result: PushResult): void {
+    this.pushes[result]++;
   }
 
   /** An `error` reply to a WebSocket frame: `unavailable` and `rate_limited` are counted. */
@@ -89,6 +96,7 @@ export class Metrics {
       ...family("roomz_auth_failures_total", "counter", "Refused sign-ins and sessions by reason.", labelled("reason", Object.fromEntries(this.authFailures))),
       ...family("roomz_unavailable_total", "counter", "Requests answered `unavailable` (store unreachable or failing, or shutting down).", labelled("what", this.unavailables)),
       ...family("roomz_rate_limited_total", "counter", "Requests refused with `rate_limited`, by limit.", labelled("limit", this.rateLimits)),
+      ...family("roomz_push_total", "counter", "Web Pushes by outcome (sent, gone, ended, refused, failed, dropped).", labelled("result", this.pushes)),
       ...family("roomz_slow_consumers_dropped_total", "counter", "Connections closed (4008) for not keeping up.", [["", this.slowConsumersDropped]]),
       ...(redisConnected === null ? [] : family("roomz_redis_connected", "gauge", "1 while this instance's link to Redis is up, else 0.", [["", redisConnected ? 1 : 0]])),
       ...(await processMetrics()),

@@ -16,6 +16,7 @@ import { MagicLinks } from "./magic-links";
 import { Metrics } from "./metrics";
 import { startMetricsListener } from "./metrics-listener";
 import { problem } from "./problem";
+import { PushSender } from "./push/push-sender";
 import { clientAddress } from "./request";
 import { Sessions } from "./sessions";
 import { ConnectionLoops } from "./connection-loops";
@@ -89,7 +90,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   });
   const sessions = new Sessions(config, store.auth, allowList, metrics);
   const links = new MagicLinks(config, store.auth, allowList, createEmailSender(config), metrics);
-  sockets = new SocketProtocol(config, store, sessions, metrics, fanout, () => draining);
+  const pushes = new PushSender(config, store, metrics);
+  sockets = new SocketProtocol(config, store, sessions, metrics, fanout, pushes, () => draining);
   const registry = sockets.registry;
   const loops = new ConnectionLoops(registry);
   const upgradeDeps: UpgradeDeps = { config, store, sessions, metrics, registry, isDraining: () => draining };
@@ -183,6 +185,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await server!.stop(false);
       clearTimeout(forced);
       await sweeper.close();
+      pushes.close();
       await store.close();
       metricsServer?.stop(true);
       log.info("stopped");

@@ -15,6 +15,7 @@ import { parseClientFrame, type ClientRequest, type FrameError } from "./frames-
 import { ackFrame, authenticatedFrame, displayNameChangedFrame, errorFrame, replayFrame, userJoinedFrame, userLeftFrame } from "./frames-out";
 import { describeError, log } from "../log";
 import type { Metrics } from "./metrics";
+import type { PushSender } from "./push/push-sender";
 import type { SessionClaims } from "./jwt";
 import type { Sessions } from "./sessions";
 
@@ -41,6 +42,7 @@ export class SocketProtocol {
     private sessions: Sessions,
     private metrics: Metrics,
     private fanout: LocalFanout,
+    private pushes: PushSender,
     private isDraining: () => boolean,
   ) {}
 
@@ -162,6 +164,7 @@ export class SocketProtocol {
       const { id, seq, timestamp } = result.message;
       connection.send(ackFrame(request.ref, { id, seq, timestamp, duplicate: result.duplicate }));
       this.metrics.observeAck(performance.now() - received);
+      if (!result.duplicate) this.pushes.messageStored(email, result.message, connection.options.jti);
     });
   }
 

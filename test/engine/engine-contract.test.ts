@@ -286,4 +286,48 @@ describe.each(engines)("%s engine", (kind) => {
     expect(await store.files.blobInUse(sha)).toBe(false);
     expect(await store.files.usage(email)).toBe(30);
   });
+
+  test("[v2] push store: one subscription per endpoint, at most `max` per user, each user's own", async () => {
+    const { push } = store;
+    const email = `push${Date.now()}@example.com`;
+    const other = `other-${email}`;
+    const record = (n: number, jti = "jti-a") => ({
+      endpoint: `https://push.example.net/sub/${n}`,
+      p256dh: `key-${n}`,
+      auth: `auth-${n}`,
+      device: `Device ${n}`,
+      jti,
+      sessionVersion: 0,
+      sessionExpiresAt: Date.now() + 60_000,
+      createdAt: Date.now() + n,
+    });
+    expect(await push.pushSubscriptions(email)).toEqual([]);
+    for (let n = 1; n <= 3; n++) expect(await push.savePushSubscription(email, record(n), 3)).toBe(true);
+    expect(await push.savePushSubscription(email, record(4), 3)).toBe(false);
+    // The same endpoint again replaces it (new keys, name, session), even at the limit.
+    const renewed = { ...record(2, "jti-b"), device: "Renamed", p256dh: "key-2b" };
+    expect(await push.savePushSubscription(email, renewed, 3)).toBe(true);
+    const held = await push.pushSubscriptions(email);
+    expect(held.map((r) => r.endpoint)).toEqual([1, 2, 3].map((n) => `https://push.example.net/sub/${n}`));
+    expect(held[1]).toEqual(renewed);
+    expect(await push.savePushSubscription(other, record(1), 3)).toBe(true);
+    expect(await push.deletePushSubscription(email, record(1).endpoint)).toBe(true);
+    expect(await push.deletePushSubscription(email, record(1).endpoint)).toBe(false);
+    expect(await push.savePushSubscription(email, record(4), 3)).toBe(true);
+    expect((await push.pushSubscriptions(email)).map((r) => r.device)).toEqual(["Renamed", "Device 3", "Device 4"]);
+    expect((await push.pushSubscriptions(other)).map((r) => r.endpoint)).toEqual([record(1).endpoint]);
+  });
+
+  test("[v2] push store: racing registrations never pass the limit", async () => {
+    const email = `race${Date.now()}@example.com`;
+    const saves = Array.from({ length: 8 }, (_, n) =>
+      store.push.savePushSubscription(
+        email,
+        { endpoint: `https://push.example.net/r/${n}`, p256dh: "k", auth: "a", device: "d", jti: "j", sessionVersion: 0, sessionExpiresAt: 0, createdAt: n },
+        5,
+      ),
+    );
+    expect((await Promise.all(saves)).filter(Boolean).length).toBe(5);
+    expect((await store.push.pushSubscriptions(email)).length).toBe(5);
+  });
 });

@@ -11,6 +11,7 @@ import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { startServer, tempDir, type TestServer } from "../helpers/server";
 import { WsClient } from "../helpers/ws-client";
+import { MIGRATIONS_KNOWN } from "../../src/engine/embedded/database";
 import { HS256, mintJwt, sessionClaims } from "../helpers/jwt";
 
 const FIXTURE = join(import.meta.dir, "../fixtures/roomz-schema1.sqlite");
@@ -62,7 +63,7 @@ test("a schema-1 database migrates to the log and continues: history, epoch, seq
   again.close();
   await server.stop();
   const migrated = new Database(file, { readonly: true });
-  expect(migrated.query("PRAGMA user_version").get()).toEqual({ user_version: 3 }); // 3: attachments (issue 16)
+  expect(migrated.query("PRAGMA user_version").get()).toEqual({ user_version: MIGRATIONS_KNOWN });
   expect(migrated.query("SELECT name FROM sqlite_master WHERE name = 'messages'").get()).toBeNull();
   expect(migrated.query("SELECT count(*) AS n FROM log").get()).toEqual({ n: 44 });
   migrated.close();

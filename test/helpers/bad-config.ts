@@ -6,6 +6,9 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
+/** A valid VAPID key pair (web-push's generateVAPIDKeys), for the tests that set the keys. */
+export const VAPID_PAIR = { publicKey: "BLZ1nIrhn4GdOwhw2AKWvW2afnFxzXMi6DMJ7KSuR8X5Ozv3RVAeo1PcKZbhRHaqPcs88GzGLk8L4AAWzBYwJV0", privateKey: "dJOckuHsbTC3E2Z5OrGqQ2INa00mH299-byhl2Qr-rU" };
+
 export interface BadValue {
   name: string;
   env: Record<string, string>;
@@ -62,6 +65,14 @@ export function badValues(scratch: string): BadValue[] {
     ["S3_URL http://", { S3_URL: "http://key:secret@localhost:9000/bucket" }, "S3_URL"],
     ["S3_URL without credentials", { S3_URL: "s3://localhost:9000/bucket" }, "S3_URL"],
     ["S3_URL without a bucket", { S3_URL: "s3://key:secret@localhost:9000" }, "S3_URL"],
+    // Web Push (issue 17): a pair is both keys, of one pair; the subject a contact push services accept.
+    ["VAPID_PUBLIC_KEY without VAPID_PRIVATE_KEY", { VAPID_PUBLIC_KEY: VAPID_PAIR.publicKey }, "VAPID_PRIVATE_KEY"],
+    ["VAPID_PRIVATE_KEY without VAPID_PUBLIC_KEY", { VAPID_PRIVATE_KEY: VAPID_PAIR.privateKey }, "VAPID_PUBLIC_KEY"],
+    ["VAPID_PRIVATE_KEY not a key", { VAPID_PUBLIC_KEY: VAPID_PAIR.publicKey, VAPID_PRIVATE_KEY: "not-a-key" }, "VAPID_PRIVATE_KEY"],
+    ["VAPID keys of two different pairs", { VAPID_PUBLIC_KEY: "BPzucyuYFEeXLc9t7Esmwa83IcsI0lGuXxy-zUENgFHaxT_ROgJlz_mPQYouxe0FJ1rVZ9SrrObO3EiRFwShHM0", VAPID_PRIVATE_KEY: VAPID_PAIR.privateKey }, "VAPID_PUBLIC_KEY"],
+    ["VAPID_SUBJECT not mailto: or https:", { VAPID_SUBJECT: "http://chat.example.com" }, "VAPID_SUBJECT"],
+    ["PUSH_ENDPOINT_ALLOW with a path", { PUSH_ENDPOINT_ALLOW: "https://push.example.com/send" }, "PUSH_ENDPOINT_ALLOW"],
+    ["PUSH_ENDPOINT_ALLOW not a URL", { PUSH_ENDPOINT_ALLOW: "https://push.example.com, push.internal:8443" }, "PUSH_ENDPOINT_ALLOW"],
   ];
   return cases.map(([name, env, variable, stage]) => ({ name, env, variable, ...(stage ? { stage } : {}) }));
 }

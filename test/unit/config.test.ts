@@ -9,7 +9,7 @@ import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../src/server/config";
 import { ConfigError } from "../../src/server/config-error";
-import { badValues } from "../helpers/bad-config";
+import { badValues, VAPID_PAIR } from "../helpers/bad-config";
 import { tempDir } from "../helpers/server";
 
 const scratch = tempDir("roomz-config-unit-");
@@ -32,7 +32,7 @@ function configError(env: Record<string, string>): ConfigError {
 describe("defaults", () => {
   test("every value of the table, with nothing set but the data directory", () => {
     const config = load();
-    expect({ ...config, jwtSecret: "(generated)", dataDir: "(given)" }).toEqual({
+    expect({ ...config, jwtSecret: "(generated)", dataDir: "(given)", vapid: { ...config.vapid, publicKey: "(generated)", privateKey: "(generated)" } }).toEqual({
       port: 8000,
       host: "0.0.0.0",
       publicUrl: null,
@@ -62,6 +62,8 @@ describe("defaults", () => {
       userQuotaBytes: 10737418240,
       orphanFileAgeMs: 86400000,
       orphanSweepEveryMs: 600000,
+      vapid: { publicKey: "(generated)", privateKey: "(generated)", subject: "mailto:roomz@localhost" },
+      pushEndpointAllow: [],
     });
   });
 
@@ -80,6 +82,20 @@ describe("defaults", () => {
     const other = join(scratch, "given-key");
     expect(loadConfig({ ROOMZ_DATA_DIR: other, JWT_SECRET_KEY: given }).jwtSecret).toBe(given);
     expect(existsSync(join(other, "jwt-secret.key"))).toBe(false);
+  });
+
+  test("[v2] an unset VAPID pair is generated once into the data directory (0600) and reused; a given pair is used as it is", () => {
+    const dataDir = join(scratch, "keeps-its-vapid-pair");
+    const first = loadConfig({ ROOMZ_DATA_DIR: dataDir }).vapid;
+    expect(Buffer.from(first.publicKey, "base64url").length).toBe(65);
+    expect(Buffer.from(first.privateKey, "base64url").length).toBe(32);
+    const keyFile = join(dataDir, "vapid.key");
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(loadConfig({ ROOMZ_DATA_DIR: dataDir }).vapid).toEqual(first);
+    const other = join(scratch, "given-vapid-pair");
+    const given = loadConfig({ ROOMZ_DATA_DIR: other, VAPID_PUBLIC_KEY: VAPID_PAIR.publicKey, VAPID_PRIVATE_KEY: ` ${VAPID_PAIR.privateKey} ` }).vapid;
+    expect(given).toMatchObject(VAPID_PAIR);
+    expect(existsSync(join(other, "vapid.key"))).toBe(false);
   });
 
   test("MAX_FRAME_BYTES defaults to at least 12 × MAX_MESSAGE_LENGTH + 1024", () => {
@@ -116,6 +132,13 @@ describe("values that are fine", () => {
     expect(load({ REDIS_URL: "rediss://cache:6380" }).redisUrl).toBe("rediss://cache:6380");
     expect(load({ REDIS_URL: "redis+cluster://h1:7000,h2:7001" }).redisUrl).toBe("redis+cluster://h1:7000,h2:7001");
     expect(load({ METRICS_LISTEN: "[::1]:9100" }).metricsListen).toEqual({ host: "::1", port: 9100 });
+  });
+
+  test("[v2] VAPID_SUBJECT defaults to an https PUBLIC_URL, else a mailto: at the server's host; PUSH_ENDPOINT_ALLOW holds origins", () => {
+    expect(load({ PUBLIC_URL: "https://chat.example.com" }).vapid.subject).toBe("https://chat.example.com");
+    expect(load({ PUBLIC_URL: "http://chat.example.com:8080" }).vapid.subject).toBe("mailto:roomz@chat.example.com");
+    expect(load({ VAPID_SUBJECT: "mailto:admin@example.com" }).vapid.subject).toBe("mailto:admin@example.com");
+    expect(load({ PUSH_ENDPOINT_ALLOW: " http://127.0.0.1:9999/ , https://Push.Internal:443" }).pushEndpointAllow).toEqual(["http://127.0.0.1:9999", "https://push.internal"]);
   });
 });
 

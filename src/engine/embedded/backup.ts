@@ -14,7 +14,7 @@ import { basename, join } from "node:path";
 import { DATABASE_FILE, DatabaseUnusable, MIGRATIONS_KNOWN, claimDataDir } from "./database";
 
 /** Files of the data directory that travel with the database. */
-const KEY_FILES = ["jwt-secret.key"];
+const KEY_FILES = ["jwt-secret.key", "vapid.key"];
 
 export class BackupError extends Error {}
 

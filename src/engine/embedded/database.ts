@@ -82,6 +82,19 @@ const MIGRATIONS: string[] = [
    CREATE INDEX files_by_sha256 ON files (sha256);
    CREATE INDEX files_unreferenced ON files (created_at) WHERE referenced = 0;
    ALTER TABLE log ADD COLUMN files TEXT;`,
+  // 4: Web Push subscriptions (issue 17), one row per user and endpoint.
+  `CREATE TABLE push_subscriptions (
+     email TEXT NOT NULL,
+     endpoint TEXT NOT NULL,
+     p256dh TEXT NOT NULL,
+     auth TEXT NOT NULL,
+     device TEXT NOT NULL,
+     jti TEXT NOT NULL,
+     session_version INTEGER NOT NULL,
+     session_expires_at INTEGER NOT NULL,
+     created_at INTEGER NOT NULL,
+     PRIMARY KEY (email, endpoint)
+   ) WITHOUT ROWID;`,
 ];
 
 export const DATABASE_FILE = "roomz.sqlite";

@@ -1,4 +1,4 @@
-/** Builds the embedded store: one SQLite database for messages, sign-in and sessions. */
+/** Builds the embedded store: one SQLite database for messages, sign-in, sessions and push subscriptions. */
 import type { EngineEvents } from "../engine";
 import type { Store, StoreOptions } from "../index";
 import { SqliteAuthStore } from "./auth-store-sqlite";
@@ -7,6 +7,7 @@ import { DATABASE_FILE, claimDataDir, openDatabase } from "./database";
 import { join } from "node:path";
 import { EmbeddedEngine } from "./engine-embedded";
 import { SqliteFileStore } from "./file-store-sqlite";
+import { SqlitePushStore } from "./push-store-sqlite";
 
 const PRUNE_EVERY_MS = 10 * 60_000;
 
@@ -23,6 +24,7 @@ export function createEmbeddedStore(options: StoreOptions, events: EngineEvents)
     engine,
     auth,
     files: new SqliteFileStore(db),
+    push: new SqlitePushStore(db),
     async close() {
       clearInterval(pruner);
       await engine.close();

@@ -42,6 +42,8 @@ export interface Keyspace {
   rate(key: string): string;
   revoked(jti: string): string;
   readonly sessionVersions: string;
+  /** The user's Web Push subscriptions: a hash, endpoint → record JSON; in the channel's slot. */
+  push(channel: string): string;
   /**
    * A channel's live stream: messages (`m<seq> <json>`) and presence frames
    * (`e<instance> <except> <frame>`). Sharded pub/sub (SPUBLISH) on a cluster.
@@ -82,6 +84,7 @@ export function keyspace(cluster: boolean): Keyspace {
     rate: (key) => `${g}rate:${key}`,
     revoked: (jti) => `${P}revoked:${jti}`,
     sessionVersions: `${P}session-versions`,
+    push: (channel) => `${P}push:${c(channel)}`,
     feed: (channel) => `${feedPrefix}${c(channel)}`,
     channelOfFeed(name) {
       if (!name.startsWith(feedPrefix)) return null;

@@ -174,3 +174,13 @@ local left = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
 if left <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
 return left
 `;
+
+/**
+ * Stores a push subscription unless the user holds ARGV[3] others. KEYS: the user's push
+ * hash. ARGV: endpoint, record JSON, the most subscriptions. Returns 1 stored, 0 full.
+ */
+export const SAVE_PUSH = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`;

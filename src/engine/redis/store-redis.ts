@@ -1,5 +1,5 @@
 /**
- * Builds the Redis store (REDIS_URL): messages, presence, sign-in and sessions shared by
+ * Builds the Redis store (REDIS_URL): messages, presence, sign-in, sessions and push subscriptions shared by
  * every instance. Starts even when Redis is unreachable: /healthz answers 503 until the
  * link comes up, and the link keeps trying.
  */
@@ -8,6 +8,7 @@ import type { Store } from "../index";
 import { RedisAuthStore } from "./auth-store-redis";
 import { RedisEngine } from "./engine-redis";
 import { RedisFileStore } from "./file-store-redis";
+import { RedisPushStore } from "./push-store-redis";
 
 export async function createRedisStore(url: string, events: EngineEvents): Promise<Store> {
   const engine = new RedisEngine(url, events);
@@ -17,6 +18,7 @@ export async function createRedisStore(url: string, events: EngineEvents): Promi
     engine,
     auth,
     files: new RedisFileStore(engine.link, engine.keys),
+    push: new RedisPushStore(engine.link, engine.keys),
     close: () => engine.close(),
   };
 }

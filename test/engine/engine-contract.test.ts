@@ -291,6 +291,7 @@ describe.each(engines)("%s engine", (kind) => {
     const { push } = store;
     const email = `push${Date.now()}@example.com`;
     const other = `other-${email}`;
+    const t0 = Date.now();
     const record = (n: number, jti = "jti-a") => ({
       endpoint: `https://push.example.net/sub/${n}`,
       p256dh: `key-${n}`,
@@ -298,8 +299,8 @@ describe.each(engines)("%s engine", (kind) => {
       device: `Device ${n}`,
       jti,
       sessionVersion: 0,
-      sessionExpiresAt: Date.now() + 60_000,
-      createdAt: Date.now() + n,
+      sessionExpiresAt: t0 + 60_000,
+      createdAt: t0 + n,
     });
     expect(await push.pushSubscriptions(email)).toEqual([]);
     for (let n = 1; n <= 3; n++) expect(await push.savePushSubscription(email, record(n), 3)).toBe(true);

@@ -27,6 +27,7 @@ const message = (i: number) => ({
   displayName: null,
   content: `B|1|${performance.now()}|${i}`,
   clientMsgId: crypto.randomUUID(),
+  files: [],
 });
 
 // Warm-up: every channel exists, so the run measures steady appends. The messages are

@@ -22,7 +22,7 @@ const target = "user:reader@bench.test";
 const other = (i: number) => `user:o${i % Math.max(1, CHANNELS - 1)}@bench.test`;
 const message = (channel: string, i: number) => ({
   channel, email: channel.slice(5), connectionId: "c0", displayName: null,
-  content: `message ${i} ${"x".repeat(40)}`, clientMsgId: null,
+  content: `message ${i} ${"x".repeat(40)}`, clientMsgId: null, files: [],
 });
 
 const t0 = performance.now();

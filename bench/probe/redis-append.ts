@@ -57,7 +57,7 @@ async function worker() {
     new Promise<void>((resolve, reject) => {
       const channel = channels[i % channels.length];
       store.engine.append(
-        { channel, email: channel.slice(5), connectionId: "c-probe", displayName: null, content: `probe message ${i} of the append benchmark, some ordinary length`, clientMsgId: crypto.randomUUID() },
+        { channel, email: channel.slice(5), connectionId: "c-probe", displayName: null, content: `probe message ${i} of the append benchmark, some ordinary length`, clientMsgId: crypto.randomUUID(), files: [] },
         (result) => (result instanceof EngineUnavailable ? reject(result) : resolve()),
       );
     });

@@ -5,7 +5,7 @@
  * and in order, through `EngineEvents.deliver`. The engine never sees a socket; the
  * protocol never sees SQL or Redis.
  */
-import type { ChatMessage, ConnectionInfo, ReplayData } from "../protocol";
+import type { ChatMessage, ConnectionInfo, FileInfo, ReplayData } from "../protocol";
 
 /** What the protocol hands the engine to store. */
 export interface NewMessage {
@@ -15,6 +15,8 @@ export interface NewMessage {
   displayName: string | null;
   content: string;
   clientMsgId: string | null;
+  /** The attachments, already checked to be the user's (FileStore.claim); `[]` when none. */
+  files: FileInfo[];
 }
 
 export interface AppendResult {

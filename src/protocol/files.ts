@@ -30,6 +30,19 @@ export function isFileId(value: unknown): value is string {
   return typeof value === "string" && FILE_ID.test(value);
 }
 
+/**
+ * The `files` member of a message (a `message` frame or `POST /api/messages`): absent,
+ * null or `[]` is none; otherwise 1 to 10 distinct file ids. Whose files they are is the
+ * server's check (an unknown or foreign id is `invalid_data` too).
+ */
+export function parseFileIds(value: unknown): string[] | { problem: string } {
+  if (value === undefined || value === null) return [];
+  const problem = `\`files\` must be a list of 1 to ${MAX_FILES_PER_MESSAGE} file ids from POST /api/files.`;
+  if (!Array.isArray(value) || value.length > MAX_FILES_PER_MESSAGE || !value.every(isFileId)) return { problem };
+  if (new Set(value).size !== value.length) return { problem: "`files` names the same file twice." };
+  return value as string[];
+}
+
 /** Why a file name can't be kept (a sentence), or null when it is fine. */
 export function fileNameProblem(name: string): string | null {
   if (name === "") return "The file needs a name (?name=...).";

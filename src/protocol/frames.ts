@@ -2,6 +2,7 @@
  * Frame shapes of the WebSocket contract (PROTOCOL.md section 2), shared by the server
  * and the client core. Timestamps are ISO strings `YYYY-MM-DDTHH:MM:SS.sssZ` (UTC).
  */
+import type { FileInfo } from "./files.js";
 import type { FrameErrorCode } from "./problems.js";
 
 export interface ChannelUser {
@@ -24,6 +25,8 @@ export interface ChatMessage {
   connection_id: string;
   content: string;
   timestamp: string;
+  /** [v2] Attachments (section 7), `[]` when none. */
+  files: FileInfo[];
 }
 
 export interface ConnectionInfo {
@@ -72,6 +75,8 @@ export interface MessageAck {
   seq: number;
   timestamp: string;
   duplicate: boolean;
+  /** [v2] The stored message's files (section 7), `[]` when none. */
+  files: FileInfo[];
 }
 
 export interface HistoryAck {
@@ -98,7 +103,7 @@ export type ServerFrame =
 
 /** Frames a client sends. */
 export type ClientFrame =
-  | { type: "message"; ref?: string; data: { content: string; client_msg_id?: string } }
+  | { type: "message"; ref?: string; data: { content: string; client_msg_id?: string; files?: string[] } }
   | { type: "set_display_name"; ref?: string; data: { display_name: string | null } }
   | { type: "history"; ref?: string; data?: { before?: number; limit?: number } }
   | { type: "ping"; ref?: string; data?: Record<string, never> };

@@ -31,6 +31,11 @@ export class Connection implements Member {
   ws!: ServerWebSocket<Connection>;
   /** Frames that arrived before the join finished; handled right after it, in order. */
   early: string[] | null = [];
+  /**
+   * Set while a message with files waits for them to be checked: the connection's later
+   * messages wait behind it, so they are stored in the order they were sent.
+   */
+  messageQueue: Promise<void> | null = null;
   lastHeard = Date.now();
   closing = false;
   /** Bytes of replies the client asked for (replays, history pages) allowed on top of the limit until they drain. */

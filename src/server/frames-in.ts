@@ -10,12 +10,13 @@ import {
   codePoints,
   hasControlCharacters,
   isBlank,
+  parseFileIds,
   trimWhiteSpace,
   type FrameErrorCode,
 } from "../protocol";
 
 export type ClientRequest =
-  | { type: "message"; ref?: string; content: string; clientMsgId: string | null }
+  | { type: "message"; ref?: string; content: string; clientMsgId: string | null; fileIds: string[] }
   | { type: "set_display_name"; ref?: string; displayName: string | null }
   | { type: "history"; ref?: string; before: number | null; limit: number }
   | { type: "ping"; ref?: string };
@@ -68,10 +69,13 @@ export function parseClientFrame(text: string, limits: FrameLimits): ClientReque
       const id = d.client_msg_id;
       if (id !== undefined && id !== null && !(isIdString(id) && id.isWellFormed()))
         return fail("invalid_data", "`client_msg_id` must be a string of 1 to 64 characters.");
-      if (isBlank(d.content)) return fail("empty_message", "The message is empty.");
+      const fileIds = parseFileIds(d.files);
+      if ("problem" in fileIds) return fail("invalid_data", fileIds.problem);
+      // With files, the content may be empty (a photo without a caption).
+      if (fileIds.length === 0 && isBlank(d.content)) return fail("empty_message", "The message is empty.");
       if (codePoints(d.content) > limits.maxMessageLength)
         return fail("message_too_long", `Messages are at most ${limits.maxMessageLength} characters; this one was not sent.`);
-      return { type: "message", ref, content: d.content, clientMsgId: (id as string | undefined) ?? null };
+      return { type: "message", ref, content: d.content, clientMsgId: (id as string | undefined) ?? null, fileIds };
     }
     case "set_display_name": {
       const raw = d.display_name;

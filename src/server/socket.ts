@@ -6,7 +6,8 @@
  */
 import type { ServerWebSocket, WebSocketHandler } from "bun";
 import { EngineUnavailable, type ControlEvent, type Store } from "../engine";
-import { CLOSE, emailOf, isoTime, type ChannelUser } from "../protocol";
+import { CLOSE, emailOf, isoTime, type ChannelUser, type FileInfo } from "../protocol";
+import { UNKNOWN_FILES, claimFiles } from "./message-files";
 import type { Config } from "./config";
 import type { Connection } from "./connection";
 import { ConnectionRegistry } from "./connection-registry";
@@ -154,15 +155,38 @@ export class SocketProtocol {
     }
   }
 
+  /**
+   * A message without files goes to the engine at once. One with files waits for them to
+   * be checked (the user's own uploads, now marked as referenced); the connection's later
+   * messages queue behind it, so every message is stored in the order it was sent.
+   */
   private message(connection: Connection, request: RequestOf<"message">) {
     const received = performance.now();
+    if (request.fileIds.length === 0 && connection.messageQueue === null) return this.append(connection, request, [], received);
+    const queued: Promise<void> = (connection.messageQueue ?? Promise.resolve())
+      .then(() => (request.fileIds.length === 0 ? [] : claimFiles(this.store.files, connection.email, request.fileIds)))
+      .then((files) => {
+        if (files === "unknown") return this.refuse(connection, { code: "invalid_data", message: UNKNOWN_FILES, ref: request.ref });
+        this.append(connection, request, files, received);
+      })
+      .catch((error) => {
+        log.warn(`checking a message's files failed: ${describeError(error)}`);
+        this.unavailable(connection, request.ref, "The message's files could not be checked; it was not sent. Try again.");
+      })
+      .finally(() => {
+        if (connection.messageQueue === queued) connection.messageQueue = null;
+      });
+    connection.messageQueue = queued;
+  }
+
+  private append(connection: Connection, request: RequestOf<"message">, files: FileInfo[], received: number) {
     if (this.isDraining()) return this.unavailable(connection, request.ref, "The server is restarting; send again after reconnecting.");
     const { channel, email, connectionId, displayName } = connection;
-    this.store.engine.append({ channel, email, connectionId, displayName, content: request.content, clientMsgId: request.clientMsgId }, (result) => {
+    this.store.engine.append({ channel, email, connectionId, displayName, content: request.content, clientMsgId: request.clientMsgId, files }, (result) => {
       if (result instanceof EngineUnavailable) return this.unavailable(connection, request.ref, "The message could not be stored; it was not sent. Try again.");
       if (!result.duplicate) this.metrics.messagesAccepted++;
-      const { id, seq, timestamp } = result.message;
-      connection.send(ackFrame(request.ref, { id, seq, timestamp, duplicate: result.duplicate }));
+      const { id, seq, timestamp, files } = result.message;
+      connection.send(ackFrame(request.ref, { id, seq, timestamp, duplicate: result.duplicate, files }));
       this.metrics.observeAck(performance.now() - received);
       if (!result.duplicate) this.pushes.messageStored(email, result.message, connection.options.jti);
     });

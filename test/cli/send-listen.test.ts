@@ -71,7 +71,7 @@ describe("roomz send and roomz listen", () => {
       expect((await roomz(home, ["send", `--server=${server.url}/`], "line one\nline two\n")).code).toBe(0);
       await until(() => listener.messages.length === 2, "two messages");
       expect(listener.messages.map((m) => m.content)).toEqual(["hello from args", "line one\nline two"]);
-      expect(Object.keys(listener.messages[0]).sort()).toEqual(["client_msg_id", "connection_id", "content", "id", "seq", "timestamp", "user"]);
+      expect(Object.keys(listener.messages[0]).sort()).toEqual(["client_msg_id", "connection_id", "content", "files", "id", "seq", "timestamp", "user"]);
 
       await server.restart();
       expect((await roomz(home, ["send", "--server", server.url, "after the restart"])).code).toBe(0);

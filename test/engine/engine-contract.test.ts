@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createStore, EngineUnavailable, type AppendResult, type ControlEvent, type FileRecord, type Member, type Store } from "../../src/engine";
-import type { ChatMessage, ReplayData } from "../../src/protocol";
+import type { ChatMessage, FileInfo, ReplayData } from "../../src/protocol";
 import { startRedis, type RedisServer } from "../helpers/redis";
 import { startRedisCluster, type RedisCluster } from "../helpers/redis-cluster";
 import { tempDir } from "../helpers/server";
@@ -66,10 +66,10 @@ describe.each(engines)("%s engine", (kind) => {
     await cluster?.stop();
   });
 
-  function append(channel: string, content: string, clientMsgId: string | null = null): Promise<AppendResult> {
+  function append(channel: string, content: string, clientMsgId: string | null = null, files: FileInfo[] = []): Promise<AppendResult> {
     return new Promise((resolve, reject) =>
       store.engine.append(
-        { channel, email: channel.slice(5), connectionId: "c-test", displayName: null, content, clientMsgId },
+        { channel, email: channel.slice(5), connectionId: "c-test", displayName: null, content, clientMsgId, files },
         (result) => {
           if (result instanceof EngineUnavailable) return reject(result);
           events.push(`stored ${result.message.seq}`);
@@ -330,5 +330,25 @@ describe.each(engines)("%s engine", (kind) => {
     );
     expect((await Promise.all(saves)).filter(Boolean).length).toBe(5);
     expect((await store.push.pushSubscriptions(email)).length).toBe(5);
+  });
+
+  test("[v2] a message's files are stored with it: in the delivery, history, replays and a duplicate's answer; [] when none", async () => {
+    const channel = freshChannel();
+    const { socket } = await join(channel, null);
+    const files: FileInfo[] = [
+      { id: crypto.randomUUID(), name: "a \"quoted\" ☃.png", type: "image/png", size: 12, sha256: "a".repeat(64), width: 3, height: 4 },
+      { id: crypto.randomUUID(), name: "b.pdf", type: "application/pdf", size: 99, sha256: "b".repeat(64), width: null, height: null },
+    ];
+    const plain = await append(channel, "no files");
+    const withFiles = await append(channel, "", "f-1", files);
+    expect(plain.message.files).toEqual([]);
+    expect(withFiles.message.files).toEqual(files);
+    expect((await append(channel, "", "f-1", [])).message).toEqual(withFiles.message);
+    await until(() => socket.messages().length === 2, "two deliveries", SOON);
+    expect(socket.messages().map((m) => m.files)).toEqual([[], files]);
+    expect((await store.engine.history(channel, null, 10)).messages).toEqual([plain.message, withFiles.message]);
+    const { replay, socket: second } = await join(channel, 0);
+    expect(replay!.messages).toEqual([plain.message, withFiles.message]);
+    for (const s of [socket, second]) await leave(s);
   });
 });

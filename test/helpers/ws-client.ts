@@ -168,7 +168,7 @@ export class WsClient {
   }
 
   /** Sends a message and resolves with its ack's data; throws on an error reply. */
-  async sendMessage(content: string, clientMsgId?: string): Promise<{ id: string; seq: number; timestamp: string; duplicate: boolean }> {
+  async sendMessage(content: string, clientMsgId?: string): Promise<{ id: string; seq: number; timestamp: string; duplicate: boolean; files: unknown[] }> {
     const reply = await this.request("message", clientMsgId === undefined ? { content } : { content, client_msg_id: clientMsgId });
     if (reply.type !== "ack") throw new Error(`message refused: ${JSON.stringify(reply)}`);
     return reply.data;

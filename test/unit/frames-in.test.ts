@@ -88,9 +88,19 @@ describe("unknown_type and invalid_data", () => {
 describe("message", () => {
   test("content is taken exactly as typed, with or without client_msg_id", () => {
     const content = " <i>\u200b& "; // 7 code points, as typed: no trimming, no escaping
-    expect(accepted(message({ content }, "m"))).toEqual({ type: "message", ref: "m", content, clientMsgId: null });
+    expect(accepted(message({ content }, "m"))).toEqual({ type: "message", ref: "m", content, clientMsgId: null, fileIds: [] });
     expect(accepted(message({ content, client_msg_id: null }))).toMatchObject({ content, clientMsgId: null });
     expect(accepted(message({ content, client_msg_id: "id-1", extra: 1 }))).toMatchObject({ content, clientMsgId: "id-1" });
+  });
+
+  test("[v2] files: 1 to 10 distinct file ids; with files the content may be empty; null or [] is none", () => {
+    const ids = Array.from({ length: 11 }, () => crypto.randomUUID());
+    expect(accepted(message({ content: "", files: [ids[0]] }))).toMatchObject({ content: "", fileIds: [ids[0]] });
+    expect(accepted(message({ content: "ten", files: ids.slice(0, 10) }))).toMatchObject({ fileIds: ids.slice(0, 10) });
+    expect(accepted(message({ content: "x", files: null }))).toMatchObject({ fileIds: [] });
+    expect(refusal(message({ content: " ", files: [] }))).toMatchObject({ code: "empty_message" });
+    for (const files of [ids, "x", [1], [ids[0], ids[0]], ["../etc/passwd"], [ids[0].toUpperCase()], {}])
+      expect(refusal(message({ content: "x", files }, "f"))).toMatchObject({ code: "invalid_data", ref: "f", type: "message" });
   });
 
   test("content missing, not a string, or with a lone surrogate: invalid_data, and the error says it was a message", () => {

@@ -62,6 +62,7 @@ const msg = (seq: number): ChatMessage => ({
   connection_id: "c1",
   content: `#${seq}`,
   timestamp: "2026-01-01T00:00:00.000Z",
+  files: [],
 });
 
 test("pages and live messages merge by seq, each once, ascending", () => {

@@ -340,8 +340,8 @@ describe("ping and replies", () => {
     const { clients: [a, b] } = await connectUser(server, email, 2);
     const ack = await a.request("message", { content: "hello", client_msg_id: "cm-1" });
     expect(Object.keys(ack).sort()).toEqual(["data", "ref", "type"]);
-    expect(Object.keys(ack.data).sort()).toEqual(["duplicate", "id", "seq", "timestamp"]);
-    expect(ack.data).toEqual({ id: expect.any(String), seq: 1, timestamp: expect.stringMatching(TIMESTAMP), duplicate: false });
+    expect(Object.keys(ack.data).sort()).toEqual(["duplicate", "files", "id", "seq", "timestamp"]);
+    expect(ack.data).toEqual({ id: expect.any(String), seq: 1, timestamp: expect.stringMatching(TIMESTAMP), duplicate: false, files: [] });
     const [m] = await b.waitForMessages(1);
     const frame = b.frames.find((f) => f.type === "message")!;
     expect(Object.keys(frame).sort()).toEqual(["data", "type"]); // only ack and error carry ref
@@ -353,6 +353,7 @@ describe("ping and replies", () => {
       connection_id: a.connectionId,
       content: "hello",
       timestamp: ack.data.timestamp,
+      files: [],
     });
     // without client_msg_id it is null, not left out
     await a.request("message", { content: "no id" });

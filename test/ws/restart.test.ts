@@ -38,7 +38,7 @@ describe("restarts", () => {
     expect(again.replay!.data.reset).toBe(false);
     expect(again.replay!.data.messages.map((m: any) => m.content)).toEqual(["before kill 4", "the last word"]);
     const history = await allHistory(again);
-    expect(history.map((m) => ({ id: m.id, seq: m.seq, timestamp: m.timestamp, duplicate: false }))).toEqual(acks);
+    expect(history.map((m) => ({ id: m.id, seq: m.seq, timestamp: m.timestamp, duplicate: false, files: [] as unknown[] }))).toEqual(acks);
     const next = await again.sendMessage("after restart");
     expect(next.seq).toBe(lastAck.seq + 1);
     // de-duplication survives the restart too

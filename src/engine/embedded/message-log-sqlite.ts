@@ -17,7 +17,7 @@
  * to bring them up to date, so a crash loses nothing.
  */
 import type { Database } from "bun:sqlite";
-import { emailOf, type ChatMessage } from "../../protocol";
+import { emailOf, type ChatMessage, type FileInfo } from "../../protocol";
 import type { NewMessage } from "../engine";
 import { DEDUP_WINDOW_MS, RecentIds } from "./recent-ids";
 
@@ -31,6 +31,7 @@ interface LogRow {
   display_name: string | null;
   content: string;
   created_at: number;
+  files: string | null;
 }
 
 interface Channel {
@@ -40,7 +41,7 @@ interface Channel {
   lastRow: number | null;
 }
 
-const COLUMNS = "channel_id, seq, prev, id, client_msg_id, connection_id, display_name, content, created_at";
+const COLUMNS = "channel_id, seq, prev, id, client_msg_id, connection_id, display_name, content, created_at, files";
 const MARK_EVERY = 64;
 const PERSIST_TIPS_EVERY_MS = 1_000;
 /** A page is read by one range scan when the log rows it spans are at most this many times its own. */
@@ -63,8 +64,8 @@ export class SqliteMessageLog {
       tipsAsOf: db.query<{ value: string }, []>("SELECT value FROM meta WHERE key = 'tips_as_of'"),
       setTipsAsOf: db.query<never, [string]>("INSERT OR REPLACE INTO meta (key, value) VALUES ('tips_as_of', ?)"),
       rowsAfter: db.query<{ rowid: number; channel_id: number; seq: number }, [number]>("SELECT rowid, channel_id, seq FROM log WHERE rowid > ? ORDER BY rowid"),
-      insert: db.query<never, [number, number, number | null, string, string | null, string, string | null, string, number]>(
-        `INSERT INTO log (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      insert: db.query<never, [number, number, number | null, string, string | null, string, string | null, string, number, string | null]>(
+        `INSERT INTO log (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       mark: db.query<never, [number, number, number]>("INSERT INTO marks (channel_id, seq, row) VALUES (?, ?, ?)"),
       markAtOrAbove: db.query<{ seq: number; row: number }, [number, number]>("SELECT seq, row FROM marks WHERE channel_id = ? AND seq >= ? ORDER BY seq LIMIT 1"),
@@ -168,8 +169,9 @@ export class SqliteMessageLog {
     }
     const seq = channel.lastSeq + 1;
     const id = Bun.randomUUIDv7();
-    const { clientMsgId, connectionId, displayName, content } = input;
-    const row = Number(this.q.insert.run(channel.id, seq, channel.lastRow, id, clientMsgId, connectionId, displayName, content, now).lastInsertRowid);
+    const { clientMsgId, connectionId, displayName, content, files } = input;
+    const filesJson = files.length > 0 ? JSON.stringify(files) : null;
+    const row = Number(this.q.insert.run(channel.id, seq, channel.lastRow, id, clientMsgId, connectionId, displayName, content, now, filesJson).lastInsertRowid);
     if (seq % MARK_EVERY === 0) this.q.mark.run(channel.id, seq, row);
     channel.lastSeq = seq;
     channel.lastRow = row;
@@ -179,7 +181,7 @@ export class SqliteMessageLog {
       added.push([channel.id, clientMsgId]);
     }
     const user = { id: input.channel, email: input.email, display_name: displayName };
-    return { message: { id, seq, client_msg_id: clientMsgId, user, connection_id: connectionId, content, timestamp }, duplicate: false };
+    return { message: { id, seq, client_msg_id: clientMsgId, user, connection_id: connectionId, content, timestamp, files }, duplicate: false };
   }
 
   /** The channel's last stored seq (0 when it is empty). */
@@ -256,6 +258,7 @@ export class SqliteMessageLog {
       connection_id: row.connection_id,
       content: row.content,
       timestamp: new Date(row.created_at).toISOString(),
+      files: row.files === null ? [] : (JSON.parse(row.files) as FileInfo[]),
     };
   }
 }

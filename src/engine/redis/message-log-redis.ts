@@ -39,6 +39,7 @@ export class RedisMessageLog {
       connection_id: input.connectionId,
       content: input.content,
       timestamp: new Date(now).toISOString(),
+      files: input.files,
     };
     // `"seq":-1` is the first such text: `id` comes before it and is a UUID, and any quote
     // in the content is escaped. The script puts the real seq between the two halves.

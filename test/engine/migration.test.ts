@@ -42,7 +42,7 @@ test("a schema-1 database migrates to the log and continues: history, epoch, seq
   expect(replay[2].client_msg_id).toBeNull();
 
   const resent = await alice.request("message", { content: "sent again", client_msg_id: "fixture-alice-5" });
-  expect(resent.data).toEqual({ id: replay[4].id, seq: 5, timestamp: replay[4].timestamp, duplicate: true });
+  expect(resent.data).toEqual({ id: replay[4].id, seq: 5, timestamp: replay[4].timestamp, duplicate: true, files: [] });
   const fresh = await alice.request("message", { content: "after the upgrade", client_msg_id: "new-after-upgrade" });
   expect(fresh.data.seq).toBe(31);
   expect(fresh.data.duplicate).toBe(false);

@@ -1,11 +1,16 @@
 /** `roomz backup FILE` and `roomz restore FILE` (PROTOCOL.md section 5): flags onto the embedded store's backup. */
 import { resolve } from "node:path";
-import { BackupError, backupStore, restoreStore } from "../engine/embedded/backup";
+import { BackupError, backupStore, restoreStore, type BackupExtra } from "../engine/embedded/backup";
+import { addBlobsToBackup, restoreBlobsFromBackup } from "../files/backup-blobs";
+
+/** The uploaded files' contents travel with the database. */
+const FILES: BackupExtra = { add: addBlobsToBackup, take: restoreBlobsFromBackup };
 import { DatabaseUnusable } from "../engine/embedded/database";
 
 const BACKUP_HELP = `Usage: roomz backup FILE
 
-Writes a consistent copy of the embedded store (messages, sign-in state, generated keys)
+Writes a consistent copy of the embedded store (messages, sign-in state, uploaded files
+kept in the data directory, generated keys)
 to FILE (mode 0600), while the server runs. The store is the one in $ROOMZ_DATA_DIR
 (default ./roomz-data). With REDIS_URL, back up Redis itself (docs/deployment.md).
 `;
@@ -51,16 +56,16 @@ function run(argv: string[], help: string, job: Job): number {
 export async function runBackup(argv: string[]): Promise<number> {
   process.umask(0o077);
   return run(argv, BACKUP_HELP, (dataDir, file) => {
-    const s = backupStore(dataDir, file);
-    return `backed up ${s.messages} messages in ${s.channels} channels and ${s.files} key file(s) to ${file} (${s.bytes} bytes)`;
+    const s = backupStore(dataDir, file, FILES);
+    return `backed up ${s.messages} messages in ${s.channels} channels, ${s.extras} uploaded file(s) and ${s.files} key file(s) to ${file} (${s.bytes} bytes)`;
   });
 }
 
 export async function runRestore(argv: string[]): Promise<number> {
   process.umask(0o077);
   return run(argv, RESTORE_HELP, (dataDir, file) => {
-    const s = restoreStore(dataDir, file);
+    const s = restoreStore(dataDir, file, FILES);
     const when = s.backupAt ? ` (backed up ${s.backupAt})` : "";
-    return `restored ${s.messages} messages in ${s.channels} channels${when} into ${dataDir}; new epoch ${s.epoch}: clients start over from the restored history`;
+    return `restored ${s.messages} messages in ${s.channels} channels and ${s.extras} uploaded file(s)${when} into ${dataDir}; new epoch ${s.epoch}: clients start over from the restored history`;
   });
 }

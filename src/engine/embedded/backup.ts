@@ -9,7 +9,7 @@
  * revoked sessions and session versions of the directory being replaced are carried over.
  */
 import { Database } from "bun:sqlite";
-import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { DATABASE_FILE, DatabaseUnusable, MIGRATIONS_KNOWN, claimDataDir } from "./database";
 
@@ -22,11 +22,23 @@ export interface BackupSummary {
   messages: number;
   channels: number;
   files: number;
+  /** What `extra` copied in or out (the uploaded files' contents). */
+  extras: number;
   bytes: number;
 }
 
+/**
+ * What else travels in a backup, added by the caller (the engine knows nothing of it):
+ * `add` writes into the copy before it is put in place, `take` reads it back out (and
+ * drops its tables) during a restore. Each returns how many items it moved.
+ */
+export interface BackupExtra {
+  add(copy: Database, dataDir: string): number;
+  take(db: Database, dataDir: string): number;
+}
+
 /** Writes a consistent copy of `dataDir`'s store to `target` (mode 0600), replacing it atomically. */
-export function backupStore(dataDir: string, target: string): BackupSummary {
+export function backupStore(dataDir: string, target: string, extra: BackupExtra | null = null): BackupSummary {
   const source = join(dataDir, DATABASE_FILE);
   if (!existsSync(source)) throw new BackupError(`ROOMZ_DATA_DIR: no Roomz database in ${dataDir}; point ROOMZ_DATA_DIR at the server's data directory`);
   const partial = `${target}.partial`;
@@ -53,8 +65,9 @@ export function backupStore(dataDir: string, target: string): BackupSummary {
       copy.query("INSERT INTO backup_files (name, content) VALUES (?, ?)").run(name, readFileSync(path));
       files++;
     }
+    const extras = extra ? extra.add(copy, dataDir) : 0;
     copy.query("INSERT OR REPLACE INTO meta (key, value) VALUES ('backup_at', ?)").run(new Date().toISOString());
-    summary = { ...counts(copy), files, bytes: 0 };
+    summary = { ...counts(copy), files, extras, bytes: 0 };
   } finally {
     copy.close();
   }
@@ -67,7 +80,7 @@ export function backupStore(dataDir: string, target: string): BackupSummary {
  * Replaces `dataDir`'s store with the backup in `source`. The server must be stopped: the
  * data directory's lock is taken for the whole restore.
  */
-export function restoreStore(dataDir: string, source: string): BackupSummary & { epoch: string; backupAt: string | null } {
+export function restoreStore(dataDir: string, source: string, extra: BackupExtra | null = null): BackupSummary & { epoch: string; backupAt: string | null } {
   if (!existsSync(source)) throw new BackupError(`${source}: no such file`);
   let lock: Database;
   try {
@@ -80,18 +93,20 @@ export function restoreStore(dataDir: string, source: string): BackupSummary & {
   try {
     const staged = join(dataDir, `${DATABASE_FILE}.restoring`);
     rmSync(staged, { force: true });
-    writeFileSync(staged, readFileSync(source), { mode: 0o600 });
+    copyFileSync(source, staged); // not read into memory: a backup holds the uploaded files too
+    chmodSync(staged, 0o600);
     const db = openBackup(staged, source);
     try {
       const current = join(dataDir, DATABASE_FILE);
       if (existsSync(current)) keepLogouts(db, current);
       const files = restoreFiles(db, dataDir);
+      const extras = extra ? extra.take(db, dataDir) : 0;
       const epoch = crypto.randomUUID();
       db.query("UPDATE meta SET value = ? WHERE key = 'epoch'").run(epoch);
       const backupAt = (db.query("SELECT value FROM meta WHERE key = 'backup_at'").get() as { value: string } | null)?.value ?? null;
       db.exec("DELETE FROM meta WHERE key = 'backup_at'");
       db.exec("PRAGMA journal_mode = DELETE");
-      const summary = { ...counts(db), files, bytes: Bun.file(source).size, epoch, backupAt };
+      const summary = { ...counts(db), files, extras, bytes: Bun.file(source).size, epoch, backupAt };
       db.close();
       for (const suffix of ["-wal", "-shm"]) rmSync(current + suffix, { force: true });
       renameSync(staged, current);

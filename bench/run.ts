@@ -45,7 +45,7 @@ const keep = (r: any) => {
   ctx.record(r);
 };
 
-console.log(`Roomz bench ${date}${ctx.quick ? " (quick)" : ""}: ${[...only].join(",")} on ${targets.join(",")}${withRedis ? "+roomz-redis" : ""}; logs in ${logDir}`);
+console.log(`Roomz bench ${date}${ctx.quick ? " (quick)" : ""}: ${[...only].join(",")} on ${targets.join(",")}${withRedis ? "+roomz-redis,roomz-cluster" : ""}; logs in ${logDir}`);
 const preload = process.env.BENCH_PRELOAD ?? null;
 ctx.record({ kind: "machine", ...machine(), args: argv.join(" "), preload });
 const deadline = Date.now() + 25 * 60_000;
@@ -59,7 +59,7 @@ const phase = async (name: string, body: () => Promise<void>) => {
 };
 
 await phase("S1", async () => {
-  for (const r of await s1All(ctx, withRedis ? [...targets, "roomz-redis"] : targets)) keep(r);
+  for (const r of await s1All(ctx, withRedis ? [...targets, "roomz-redis", "roomz-cluster"] : targets)) keep(r);
 });
 await phase("S2", async () => {
   for (const t of targets) keep(await s2(ctx, t));
@@ -85,7 +85,7 @@ await phase("S4", async () => {
   const rounds = ctx.quick ? 1 : 3;
   const runs = new Map<TargetName, any[]>();
   for (let i = 0; i < rounds; i++)
-    for (const t of withRedis ? [...targets, "roomz-redis" as TargetName] : targets) {
+    for (const t of withRedis ? [...targets, "roomz-redis" as TargetName, "roomz-cluster" as TargetName] : targets) {
       const r = await s4(ctx, t);
       if (r) runs.set(t, [...(runs.get(t) ?? []), r]);
     }

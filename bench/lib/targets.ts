@@ -12,7 +12,7 @@ import { benchEmail, randomSecret } from "./jwt";
 
 export const ROOT = resolve(import.meta.dir, "../..");
 export const BENCH = resolve(import.meta.dir, "..");
-export type TargetName = "roomz" | "bun" | "socketio" | "roomz-redis";
+export type TargetName = "roomz" | "bun" | "socketio" | "roomz-redis" | "roomz-cluster";
 export const SERVER_CORE = "0";
 export const GEN_CORE = "1";
 /** The machine is shared (other sessions run browsers and tests, and the kernel splits CPU
@@ -174,18 +174,40 @@ export async function startTarget(name: TargetName, logDir: string, opts: { data
     return t;
   }
   // roomz-redis: a Redis plus two Roomz instances; connection slot i goes to instance i % 2.
-  const redisPort = freshPort();
-  await t.spawn(["redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {}, redisPort, null);
-  await Bun.sleep(300);
+  // roomz-cluster: the same on a Redis Cluster of three primaries.
+  const redisUrl = name === "roomz-cluster" ? await startCluster(t, 3) : await startRedis(t);
   for (let i = 0; i < 2; i++) {
     const port = freshPort();
     const dir = mkdtempSync(join(tmpdir(), "roomz-bench-"));
     t.dataDirs.push(dir);
-    const env = roomzEnv(t, port, dir, { REDIS_URL: `redis://127.0.0.1:${redisPort}` });
+    const env = roomzEnv(t, port, dir, { REDIS_URL: redisUrl });
     await t.spawn([process.execPath, join(ROOT, "src/main.ts"), "serve"], env, port, "/healthz");
     t.urls.push(`ws://127.0.0.1:${port}/ws`);
   }
   return t;
+}
+
+const REDIS_ARGS = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+
+async function startRedis(t: Target): Promise<string> {
+  const port = freshPort();
+  await t.spawn(["redis-server", "--port", String(port), ...REDIS_ARGS], {}, port, null);
+  await Bun.sleep(300);
+  return `redis://127.0.0.1:${port}`;
+}
+
+/** `primaries` redis-servers joined by `redis-cli --cluster create`, ready once each says cluster_state:ok. */
+async function startCluster(t: Target, primaries: number): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "roomz-bench-cluster-"));
+  const ports = Array.from({ length: primaries }, () => freshPort());
+  for (const port of ports)
+    await t.spawn(["redis-server", "--port", String(port), ...REDIS_ARGS, "--cluster-enabled", "yes", "--cluster-config-file", join(dir, `nodes-${port}.conf`), "--dir", dir], {}, port, null);
+  await Bun.sleep(300);
+  const create = Bun.spawnSync(["redis-cli", "--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"]);
+  if (create.exitCode !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+  for (const port of ports)
+    while (!Bun.spawnSync(["redis-cli", "-p", String(port), "CLUSTER", "INFO"]).stdout.toString().includes("cluster_state:ok")) await Bun.sleep(50);
+  return `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(",")}`;
 }
 
 /**

@@ -42,6 +42,11 @@ export interface Member {
   readonly channel: string;
   readonly connectedAt: number;
   displayName: string | null;
+  /**
+   * A listener (an HTTP event stream, a one-off replay) hears the channel's messages like
+   * a connection but is not one: it is never in presence, never counted, never announced.
+   */
+  readonly listener?: boolean;
 }
 
 export interface JoinRequest {
@@ -59,13 +64,14 @@ export interface Joined {
 }
 
 /**
- * Signals to the protocol: sessions ending must close sockets everywhere (these cross
+ * Signals to the protocol: sessions and tokens ending must close sockets everywhere (these cross
  * instances); a channel whose store went back in time (seen by each instance itself)
  * must have its connections resume, so that they get a reset replay.
  */
 export type ControlEvent =
   | { kind: "session_revoked"; jti: string }
   | { kind: "user_sessions_ended"; email: string }
+  | { kind: "token_revoked"; tokenId: string }
   | { kind: "channel_rewound"; channel: string };
 
 /**

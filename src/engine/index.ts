@@ -6,6 +6,7 @@ import type { AuthStore } from "./auth-store";
 import type { Engine, EngineEvents } from "./engine";
 import type { FileStore } from "./file-store";
 import type { PushStore } from "./push-store";
+import type { TokenStore } from "./token-store";
 
 /** What choosing and opening a store needs from the configuration. */
 export interface StoreOptions {
@@ -18,6 +19,7 @@ export interface Store {
   auth: AuthStore;
   files: FileStore;
   push: PushStore;
+  tokens: TokenStore;
   close(): Promise<void>;
 }
 
@@ -35,3 +37,4 @@ export { EngineUnavailable } from "./engine";
 export type { AuthStore } from "./auth-store";
 export type { FileStore, FileRecord, AddFileResult, RemovedFile } from "./file-store";
 export type { PushStore, PushSubscriptionRecord } from "./push-store";
+export type { TokenRecord, TokenStore } from "./token-store";

@@ -5,3 +5,4 @@ export * from "./channels";
 export * from "./text";
 export * from "./files";
 export * from "./push";
+export * from "./tokens";

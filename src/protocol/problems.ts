@@ -15,6 +15,11 @@ export const PROBLEMS = {
   method_not_allowed: { status: 405, title: "Method not allowed" },
   unavailable: { status: 503, title: "Service unavailable" },
   quota_exceeded: { status: 413, title: "Quota exceeded" },
+  insufficient_scope: { status: 403, title: "Insufficient scope" },
+  // Section 2's message codes, where the HTTP API (POST /api/messages) answers with them.
+  invalid_data: { status: 400, title: "Invalid data" },
+  empty_message: { status: 400, title: "Empty message" },
+  message_too_long: { status: 400, title: "Message too long" },
 } as const;
 
 export type ProblemCode = keyof typeof PROBLEMS;

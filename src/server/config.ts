@@ -55,6 +55,11 @@ export interface Config {
   vapid: Vapid;
   /** PUSH_ENDPOINT_ALLOW: origins of push endpoints allowed though not https on a public address. */
   pushEndpointAllow: string[];
+  /**
+   * How often an event stream gets its keepalive comment: 25 s (PROTOCOL.md section 6).
+   * ROOMZ_STREAM_HEARTBEAT_MS (internal, undocumented) shortens it for tests.
+   */
+  streamHeartbeatMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -225,6 +230,7 @@ export function loadConfig(env: Env = process.env): Config {
     orphanSweepEveryMs: integer(env, "ROOMZ_ORPHAN_SWEEP_MS", 10 * 60_000, 100, 24 * 3_600_000),
     vapid: { publicKey: "", privateKey: "", subject: "" },
     pushEndpointAllow: parseEndpointAllow(env.PUSH_ENDPOINT_ALLOW),
+    streamHeartbeatMs: integer(env, "ROOMZ_STREAM_HEARTBEAT_MS", 25_000, 50, 25_000),
   };
   if (allowedEmailsFile) readAllowedEmailsFile(allowedEmailsFile);
   ensureDataDir(dataDir);

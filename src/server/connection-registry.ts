@@ -1,19 +1,32 @@
-/** This instance's open connections, found by session and by user to end them. */
+/**
+ * This instance's open connections, found by credential (session or token) and by user to
+ * end them. The same index serves WebSockets (Connection) and event streams (EventStream).
+ */
 import type { Connection } from "./connection";
+import { tokenCredential } from "./request-auth";
 
-export class ConnectionRegistry {
-  private connections = new Set<Connection>();
-  private bySession = new Map<string, Set<Connection>>();
-  private byUser = new Map<string, Set<Connection>>();
+/** What the registry needs of an open connection or stream. */
+export interface Registered {
+  readonly email: string;
+  readonly options: { readonly credential: string; readonly expiresAt: number };
+  close(code: number, reason: string): void;
+}
+
+const TOKEN_CREDENTIAL = tokenCredential("");
+
+export class ConnectionRegistry<T extends Registered = Connection> {
+  private connections = new Set<T>();
+  private bySession = new Map<string, Set<T>>();
+  private byUser = new Map<string, Set<T>>();
   /**
    * Upgrades accepted but not yet known to the engine, per user, so a burst can't pass
    * the limit: counted from `expect` until `forget` (when the join starts, or the socket
    * closes first).
    */
   private pending = new Map<string, number>();
-  private pendingConnections = new WeakSet<Connection>();
+  private pendingConnections = new WeakSet<T>();
 
-  expect(connection: Connection) {
+  expect(connection: T) {
     this.pendingConnections.add(connection);
     this.pending.set(connection.email, this.pendingFor(connection.email) + 1);
   }
@@ -23,27 +36,27 @@ export class ConnectionRegistry {
   }
 
   /** The engine counts the connection from now on (or it never opened). */
-  forget(connection: Connection) {
+  forget(connection: T) {
     if (!this.pendingConnections.delete(connection)) return;
     const left = this.pendingFor(connection.email) - 1;
     if (left > 0) this.pending.set(connection.email, left);
     else this.pending.delete(connection.email);
   }
 
-  add(connection: Connection) {
+  add(connection: T) {
     this.connections.add(connection);
-    addTo(this.bySession, connection.options.jti, connection);
+    addTo(this.bySession, connection.options.credential, connection);
     addTo(this.byUser, connection.email, connection);
   }
 
-  remove(connection: Connection) {
+  remove(connection: T) {
     this.forget(connection);
     this.connections.delete(connection);
-    removeFrom(this.bySession, connection.options.jti, connection);
+    removeFrom(this.bySession, connection.options.credential, connection);
     removeFrom(this.byUser, connection.email, connection);
   }
 
-  all(): Iterable<Connection> {
+  all(): Iterable<T> {
     return this.connections;
   }
 
@@ -55,8 +68,9 @@ export class ConnectionRegistry {
     return this.byUser.size;
   }
 
-  closeSession(jti: string, code: number, reason: string) {
-    for (const connection of this.bySession.get(jti) ?? []) connection.close(code, reason);
+  /** Closes what was opened with this credential (a session's jti, or `token:<id>`). */
+  closeSession(credential: string, code: number, reason: string) {
+    for (const connection of this.bySession.get(credential) ?? []) connection.close(code, reason);
   }
 
   /** Closes the connections of every session whose expiry has passed. */
@@ -70,15 +84,21 @@ export class ConnectionRegistry {
   closeUser(email: string, code: number, reason: string) {
     for (const connection of this.byUser.get(email) ?? []) connection.close(code, reason);
   }
+
+  /** Closes the user's connections opened with a session; those opened with a token stay (logout-all ends sessions only). */
+  closeUserSessions(email: string, code: number, reason: string) {
+    for (const connection of this.byUser.get(email) ?? [])
+      if (!connection.options.credential.startsWith(TOKEN_CREDENTIAL)) connection.close(code, reason);
+  }
 }
 
-function addTo(index: Map<string, Set<Connection>>, key: string, connection: Connection) {
+function addTo<T>(index: Map<string, Set<T>>, key: string, connection: T) {
   let set = index.get(key);
   if (!set) index.set(key, (set = new Set()));
   set.add(connection);
 }
 
-function removeFrom(index: Map<string, Set<Connection>>, key: string, connection: Connection) {
+function removeFrom<T>(index: Map<string, Set<T>>, key: string, connection: T) {
   const set = index.get(key);
   if (!set) return;
   set.delete(connection);

@@ -14,7 +14,8 @@ export interface ConnectionOptions {
   /** The session's version (`ver`), checked again with jti and exp once the socket is registered. */
   sessionVersion: number;
   email: string;
-  jti: string;
+  /** What ends it: the session's jti, or `token:<id>` (request-auth.ts). */
+  credential: string;
   expiresAt: number;
   since: number | null;
   epoch: string | null;
@@ -43,8 +44,10 @@ export class Connection implements Member {
   private rateTimes: number[] = [];
   private rateNext = 0;
 
-  constructor(readonly options: ConnectionOptions) {
+  /** `displayName`: a token's name, shown until the connection sets its own. */
+  constructor(readonly options: ConnectionOptions, displayName: string | null = null) {
     this.channel = channelOf(options.email);
+    this.displayName = displayName;
   }
 
   get email() {

@@ -42,6 +42,32 @@ function isIdString(value: unknown): value is string {
   return typeof value === "string" && value.length > 0 && codePoints(value) <= ID_MAX;
 }
 
+export type MessageError = { code: "invalid_data" | "empty_message" | "message_too_long"; message: string };
+
+/**
+ * The rules of a message's content, client_msg_id and files, for a `message` frame and for
+ * `POST /api/messages` alike (PROTOCOL.md sections 2, 6 and 7).
+ */
+export function checkMessage(
+  content: unknown,
+  id: unknown,
+  files: unknown,
+  limits: FrameLimits,
+): { content: string; clientMsgId: string | null; fileIds: string[] } | MessageError {
+  const fail = (code: MessageError["code"], message: string): MessageError => ({ code, message });
+  if (typeof content !== "string") return fail("invalid_data", "A message needs `content`, a string.");
+  if (!content.isWellFormed()) return fail("invalid_data", "The message contains broken Unicode (a lone surrogate).");
+  if (id !== undefined && id !== null && !(isIdString(id) && id.isWellFormed()))
+    return fail("invalid_data", "`client_msg_id` must be a string of 1 to 64 characters.");
+  const fileIds = parseFileIds(files);
+  if ("problem" in fileIds) return fail("invalid_data", fileIds.problem);
+  // With files, the content may be empty (a photo without a caption).
+  if (fileIds.length === 0 && isBlank(content)) return fail("empty_message", "The message is empty.");
+  if (codePoints(content) > limits.maxMessageLength)
+    return fail("message_too_long", `Messages are at most ${limits.maxMessageLength} characters; this one was not sent.`);
+  return { content, clientMsgId: (id as string | undefined) ?? null, fileIds };
+}
+
 export function parseClientFrame(text: string, limits: FrameLimits): ClientRequest | FrameError {
   let frame: unknown;
   try {
@@ -64,18 +90,9 @@ export function parseClientFrame(text: string, limits: FrameLimits): ClientReque
 
   switch (frame.type) {
     case "message": {
-      if (typeof d.content !== "string") return fail("invalid_data", "A message needs `data.content`, a string.");
-      if (!d.content.isWellFormed()) return fail("invalid_data", "The message contains broken Unicode (a lone surrogate).");
-      const id = d.client_msg_id;
-      if (id !== undefined && id !== null && !(isIdString(id) && id.isWellFormed()))
-        return fail("invalid_data", "`client_msg_id` must be a string of 1 to 64 characters.");
-      const fileIds = parseFileIds(d.files);
-      if ("problem" in fileIds) return fail("invalid_data", fileIds.problem);
-      // With files, the content may be empty (a photo without a caption).
-      if (fileIds.length === 0 && isBlank(d.content)) return fail("empty_message", "The message is empty.");
-      if (codePoints(d.content) > limits.maxMessageLength)
-        return fail("message_too_long", `Messages are at most ${limits.maxMessageLength} characters; this one was not sent.`);
-      return { type: "message", ref, content: d.content, clientMsgId: (id as string | undefined) ?? null, fileIds };
+      const message = checkMessage(d.content, d.client_msg_id, d.files, limits);
+      if ("code" in message) return fail(message.code, message.message);
+      return { type: "message", ref, ...message };
     }
     case "set_display_name": {
       const raw = d.display_name;

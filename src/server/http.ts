@@ -13,6 +13,13 @@ import { json, problem } from "./problem";
 import { pushRoutes } from "./push/push-routes";
 import { guardedBody, methodNotAllowed, noParse, parseJson, pathOf } from "./route-kit";
 import type { Sessions } from "./sessions";
+import type { EventStreams } from "./event-streams";
+import type { RequestAuth } from "./request-auth";
+import type { Tokens } from "./tokens";
+import type { PushSender } from "./push/push-sender";
+import { messageRoutes } from "./api-messages";
+import { streamRoutes } from "./api-stream";
+import { tokenRoutes } from "./api-tokens";
 import { VERIFY_PAGE_HEADERS, confirmPage, unusableLinkPage } from "./verify-page";
 import { describeError, log } from "../log";
 
@@ -23,6 +30,12 @@ export interface HttpDeps {
   links: MagicLinks;
   metrics: Metrics;
   isDraining: () => boolean;
+  /** Who makes a request to /api/*, /files/*, /ws (sessions or access tokens). */
+  auth: RequestAuth;
+  tokens: Tokens;
+  streams: EventStreams;
+  /** Web Push of each message stored here (section 8), HTTP posts included. */
+  pushes: PushSender;
   /** The client address Bun saw for this request (set before routing). */
   clientAddressOf: (request: Request) => string;
 }
@@ -155,5 +168,8 @@ export function createHttpApp(deps: HttpDeps) {
     // (docs/protocol.md); not secret, so no session is needed.
     .get("/api/limits", () => json(limits))
     .all("/api/limits", methodNotAllowed("GET"))
-    .use(pushRoutes(deps));
+    .use(pushRoutes(deps))
+    .use(tokenRoutes(deps))
+    .use(messageRoutes(deps))
+    .use(streamRoutes(deps));
 }

@@ -6,7 +6,7 @@
 import { family, processMetrics } from "./process-metrics";
 
 /** Every reason a sign-in or session is refused for (docs/protocol.md, "Sessions"). */
-export const AUTH_FAILURE_REASONS = ["missing", "invalid", "expired", "revoked", "ended", "not_allowed", "bad_origin", "invalid_token", "expired_token"];
+export const AUTH_FAILURE_REASONS = ["missing", "invalid", "expired", "revoked", "ended", "not_allowed", "bad_origin", "invalid_token", "expired_token", "token", "insufficient_scope"];
 /** What answered `unavailable`: a reply to a WebSocket frame, a /ws upgrade, an HTTP request. */
 export type UnavailableWhat = "frame" | "upgrade" | "http";
 /** Which limit refused with `rate_limited`. */

@@ -22,6 +22,9 @@ import { Sessions } from "./sessions";
 import { ConnectionLoops } from "./connection-loops";
 import { LocalFanout } from "./fanout";
 import { SocketProtocol } from "./socket";
+import { EventStreams } from "./event-streams";
+import { RequestAuth } from "./request-auth";
+import { Tokens } from "./tokens";
 import { upgradeSocket, type UpgradeDeps } from "./upgrade";
 import { WebApp } from "./web-app";
 import { createBlobStore } from "../files/blob-store";
@@ -80,23 +83,37 @@ export async function startServer(config: Config): Promise<RunningServer> {
     (count) => (metrics.messagesDelivered += count),
   );
   let sockets: SocketProtocol | null = null;
-  // The path of a message back from the engine: stored messages and presence frames go
-  // straight to this process's sockets; session ends to the protocol.
+  let streams: EventStreams | null = null;
+  // The path of a message back from the engine: stored messages go straight to this
+  // process's sockets and event streams, presence frames to its sockets; session and
+  // token ends to both.
   const store = await createStore(config, {
-    deliver: (channel, frame) => fanout.publish(channel, frame),
+    deliver: (channel, frame) => {
+      fanout.publish(channel, frame);
+      streams?.deliver(channel, frame);
+    },
     presence: (channel, frame, exceptConnectionId) => fanout.sendEach(channel, frame, exceptConnectionId),
-    control: (event) => sockets?.control(event),
+    control: (event) => {
+      sockets?.control(event);
+      streams?.control(event);
+    },
     forgotten: (channel, connectionId, remaining) => sockets?.forgotten(channel, connectionId, remaining),
   });
   const sessions = new Sessions(config, store.auth, allowList, metrics);
   const links = new MagicLinks(config, store.auth, allowList, createEmailSender(config), metrics);
   const pushes = new PushSender(config, store, metrics);
-  sockets = new SocketProtocol(config, store, sessions, metrics, fanout, pushes, () => draining);
+  const tokens = new Tokens(store.tokens, store.engine);
+  const auth = new RequestAuth(sessions, tokens, allowList, metrics);
+  sockets = new SocketProtocol(config, store, auth, metrics, fanout, pushes, () => draining);
+  streams = new EventStreams(store.engine, auth, metrics, config.sendBufferBytes, config.streamHeartbeatMs);
   const registry = sockets.registry;
   const loops = new ConnectionLoops(registry);
-  const upgradeDeps: UpgradeDeps = { config, store, sessions, metrics, registry, isDraining: () => draining };
+  const upgradeDeps: UpgradeDeps = { config, store, auth, metrics, registry, isDraining: () => draining };
   allowList.onRemoved((removed) => {
-    for (const email of removed) registry.closeUser(email, CLOSE.notAllowed, "address no longer allowed");
+    for (const email of removed) {
+      registry.closeUser(email, CLOSE.notAllowed, "address no longer allowed");
+      streams?.registry.closeUser(email, CLOSE.notAllowed, "address no longer allowed");
+    }
   });
   const peers = new WeakMap<Request, string>();
   const http = createHttpApp({
@@ -105,6 +122,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
     sessions,
     links,
     metrics,
+    auth,
+    tokens,
+    streams,
+    pushes,
     isDraining: () => draining,
     clientAddressOf: (request) => peers.get(request) ?? "unknown",
   });
@@ -180,6 +201,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       ]);
       if (!drained) log.warn(`shutting down: the store left messages unsettled after ${Date.now() - started} ms; closing anyway`);
       const left = Math.max(0, SHUTDOWN_LIMIT_MS - 500 - (Date.now() - started));
+      streams?.closeAll();
       if (!(await loops.closeAll(Math.min(SOCKET_FLUSH_LIMIT_MS, left))))
         log.warn("shutting down: some connections did not take their last data in time; closing them anyway");
       await server!.stop(false);

@@ -4,7 +4,7 @@
  * the allow-list. Bearer wins over the cookie, with no fallback; query strings never count.
  */
 import type { AuthStore } from "../engine";
-import { channelOf } from "../protocol";
+import { TOKEN_PREFIX, channelOf } from "../protocol";
 import type { AllowList } from "./allow-list";
 import type { Config } from "./config";
 import { SessionTokens, type SessionClaims } from "./jwt";
@@ -62,6 +62,8 @@ export class Sessions {
   async authenticate(request: Request): Promise<AuthResult> {
     const token = sessionToken(request);
     if (token === null) return this.refuse("missing", "Sign in first: this request carries no session.");
+    // Access tokens never work here (/auth/*): a stolen one can't make sessions or tokens.
+    if (token.startsWith(TOKEN_PREFIX)) return this.refuse("invalid", "Access tokens can't be used here; this needs a signed-in session.");
     return this.check(token);
   }
 

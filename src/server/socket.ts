@@ -17,20 +17,9 @@ import { ackFrame, authenticatedFrame, displayNameChangedFrame, errorFrame, repl
 import { describeError, log } from "../log";
 import type { Metrics } from "./metrics";
 import type { PushSender } from "./push/push-sender";
-import type { SessionClaims } from "./jwt";
-import type { Sessions } from "./sessions";
+import { tokenCredential, type RequestAuth } from "./request-auth";
 
 const MAX_EARLY_FRAMES = 64;
-
-/**
- * What the checks of a session need, rebuilt from the connection: keeping the claims
- * object itself would cost every open connection another object (bench S2).
- */
-function claimsOf(connection: Connection): SessionClaims {
-  const { email, jti, expiresAt, sessionVersion } = connection.options;
-  const exp = Math.floor(expiresAt / 1000);
-  return { sub: connection.channel, email, iat: 0, exp, jti, ver: sessionVersion };
-}
 
 type RequestOf<T extends ClientRequest["type"]> = Extract<ClientRequest, { type: T }>;
 
@@ -40,7 +29,7 @@ export class SocketProtocol {
   constructor(
     private config: Config,
     private store: Store,
-    private sessions: Sessions,
+    private auth: RequestAuth,
     private metrics: Metrics,
     private fanout: LocalFanout,
     private pushes: PushSender,
@@ -57,10 +46,11 @@ export class SocketProtocol {
     drain: (ws) => ws.data.drained(),
   };
 
-  /** Sessions that ended (on any instance), or a channel whose store went back in time. */
+  /** Sessions or tokens that ended (on any instance), or a channel whose store went back in time. */
   control(event: ControlEvent): void {
     if (event.kind === "session_revoked") this.registry.closeSession(event.jti, CLOSE.sessionEnded, "logged out");
-    else if (event.kind === "user_sessions_ended") this.registry.closeUser(event.email, CLOSE.sessionEnded, "logged out everywhere");
+    else if (event.kind === "token_revoked") this.registry.closeSession(tokenCredential(event.tokenId), CLOSE.sessionEnded, "token revoked");
+    else if (event.kind === "user_sessions_ended") this.registry.closeUserSessions(event.email, CLOSE.sessionEnded, "logged out everywhere");
     // 1001: the client resumes with `since`, above the store's tip now, so its replay resets.
     else this.registry.closeUser(emailOf(event.channel), CLOSE.goingAway, "message store restored; resume");
   }
@@ -71,16 +61,18 @@ export class SocketProtocol {
   }
 
   /**
-   * Registers the socket first, so that from now on every session end reaches it, then
-   * checks the session again: one that ended while the upgrade was being set up closes
+   * Registers the socket first, so that from now on every session or token end reaches it,
+   * then checks them again: one that ended while the upgrade was being set up closes
    * here. Frames wait (in `early`) until both the check and the join are done.
    */
   private open(ws: ServerWebSocket<Connection>) {
     const connection = ws.data;
     connection.ws = ws;
     this.registry.add(connection);
-    this.sessions
-      .stillValid(claimsOf(connection))
+    // What the check needs is rebuilt from the connection's options: keeping the claims
+    // object itself would cost every open connection another object (bench S2).
+    this.auth
+      .recheck(connection.options)
       .then((check) => {
         if (connection.closing) return; // closed meanwhile: nothing to join
         if (check.ok) return this.join(connection);
@@ -188,7 +180,7 @@ export class SocketProtocol {
       const { id, seq, timestamp, files } = result.message;
       connection.send(ackFrame(request.ref, { id, seq, timestamp, duplicate: result.duplicate, files }));
       this.metrics.observeAck(performance.now() - received);
-      if (!result.duplicate) this.pushes.messageStored(email, result.message, connection.options.jti);
+      if (!result.duplicate) this.pushes.messageStored(email, result.message, connection.options.credential);
     });
   }
 

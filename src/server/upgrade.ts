@@ -5,22 +5,20 @@
  */
 import type { Server } from "bun";
 import type { Store } from "../engine";
-import { channelOf } from "../protocol";
 import type { Config } from "./config";
 import { Connection } from "./connection";
 import type { ConnectionRegistry } from "./connection-registry";
-import type { SessionClaims } from "./jwt";
 import type { Metrics } from "./metrics";
 import { problem } from "./problem";
 import { originAllowed } from "./request";
-import type { Sessions } from "./sessions";
+import { refusal, type Principal, type RequestAuth } from "./request-auth";
 
 const PATH = "/ws";
 
 export interface UpgradeDeps {
   config: Config;
   store: Store;
-  sessions: Sessions;
+  auth: RequestAuth;
   metrics: Metrics;
   registry: ConnectionRegistry;
   isDraining: () => boolean;
@@ -32,23 +30,24 @@ function storeUnreachable(): Response {
 
 /** Answers a refusal, or upgrades (undefined) with a new Connection expected by the registry. */
 export async function upgradeSocket(deps: UpgradeDeps, request: Request, server: Server<Connection>, search: string): Promise<Response | undefined> {
-  const { config, store, sessions, metrics, registry } = deps;
+  const { config, store, metrics, registry } = deps;
   if (deps.isDraining()) return problem("unavailable", "The server is restarting; reconnect shortly.", PATH, { "retry-after": "2" });
   if (!originAllowed(config, request)) {
     metrics.authFailure("bad_origin");
     return problem("bad_origin", "This connection came from another site; use Roomz from its own address.", PATH);
   }
-  const auth = await sessions.authenticate(request);
-  if (!auth.ok) return problem(auth.code, auth.detail, PATH);
+  const auth = await deps.auth.authenticate(request, "socket");
+  if (!auth.ok) return refusal(auth, PATH);
+  const { principal } = auth;
   const params = new URLSearchParams(search);
   const since = params.get("since");
   if (since !== null && !/^\d{1,1000}$/.test(since)) return problem("invalid_request", "`since` must be a non-negative integer seq.", PATH);
   if (!store.engine.healthy()) return storeUnreachable();
-  const open = await store.engine.connectionCount(channelOf(auth.claims.email)).catch(() => null);
+  const open = await store.engine.connectionCount(principal.channel).catch(() => null);
   if (open === null) return storeUnreachable();
-  if (open + registry.pendingFor(auth.claims.email) >= config.maxConnectionsPerUser)
+  if (open + registry.pendingFor(principal.email) >= config.maxConnectionsPerUser)
     return problem("rate_limited", `This account already has ${config.maxConnectionsPerUser} open connections; close one first.`, PATH, { "retry-after": "10" });
-  const connection = newConnection(deps, auth.claims, since, params.get("epoch"));
+  const connection = newConnection(deps, principal, since, params.get("epoch"));
   registry.expect(connection);
   if (server.upgrade(request, { data: connection })) return undefined;
   registry.forget(connection);
@@ -59,16 +58,18 @@ export async function upgradeSocket(deps: UpgradeDeps, request: Request, server:
  * Built outside the async upgrade on purpose: a closure made inside it would keep the
  * whole async scope (the Request, its headers, the params) alive as long as the socket.
  */
-function newConnection(deps: UpgradeDeps, claims: SessionClaims, since: string | null, epoch: string | null): Connection {
-  return new Connection({
-    sessionVersion: claims.ver,
-    email: claims.email,
-    jti: claims.jti,
-    expiresAt: claims.exp * 1000,
+function newConnection(deps: UpgradeDeps, principal: Principal, since: string | null, epoch: string | null): Connection {
+  const options = {
+    sessionVersion: principal.sessionVersion,
+    email: principal.email,
+    credential: principal.credential,
+    expiresAt: principal.expiresAt,
     since: since === null ? null : Math.min(Number(since), Number.MAX_SAFE_INTEGER),
     epoch,
     rateLimit: deps.config.messageRateLimit,
     sendBufferBytes: deps.config.sendBufferBytes,
     metrics: deps.metrics,
-  });
+  };
+  // A token's socket shows as a connection named by the token until it sets its own name.
+  return new Connection(options, principal.tokenName);
 }

@@ -36,7 +36,7 @@ beforeAll(async () => {
 const LABELLED: Record<string, string[]> = {
   roomz_magic_links_total: ['result="requested"', 'result="sent"', 'result="refused"', 'result="failed"'],
   // Every refusal reason of docs/protocol.md ("Sessions").
-  roomz_auth_failures_total: ["missing", "invalid", "expired", "revoked", "ended", "not_allowed", "bad_origin", "invalid_token", "expired_token"].map(
+  roomz_auth_failures_total: ["missing", "invalid", "expired", "revoked", "ended", "not_allowed", "bad_origin", "invalid_token", "expired_token", "token", "insufficient_scope"].map(
     (reason) => `reason="${reason}"`,
   ),
   roomz_unavailable_total: ['what="frame"', 'what="upgrade"', 'what="http"'],

@@ -64,6 +64,7 @@ describe("defaults", () => {
       orphanSweepEveryMs: 600000,
       vapid: { publicKey: "(generated)", privateKey: "(generated)", subject: "mailto:roomz@localhost" },
       pushEndpointAllow: [],
+      streamHeartbeatMs: 25_000,
     });
   });
 

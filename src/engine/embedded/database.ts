@@ -95,6 +95,19 @@ const MIGRATIONS: string[] = [
      created_at INTEGER NOT NULL,
      PRIMARY KEY (email, endpoint)
    ) WITHOUT ROWID;`,
+  // 5: access tokens (issue 15), stored only as the SHA-256 of the secret. A revoked
+  // token's row is deleted; expired rows are pruned.
+  `CREATE TABLE tokens (
+     id TEXT PRIMARY KEY,
+     token_hash TEXT NOT NULL UNIQUE,
+     email TEXT NOT NULL,
+     name TEXT NOT NULL,
+     scope TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER,
+     last_used_at INTEGER
+   ) WITHOUT ROWID;
+   CREATE INDEX tokens_by_email ON tokens (email, created_at);`,
 ];
 
 export const DATABASE_FILE = "roomz.sqlite";

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { EmbeddedEngine } from "./engine-embedded";
 import { SqliteFileStore } from "./file-store-sqlite";
 import { SqlitePushStore } from "./push-store-sqlite";
+import { SqliteTokenStore } from "./token-store-sqlite";
 
 const PRUNE_EVERY_MS = 10 * 60_000;
 
@@ -15,16 +16,22 @@ export function createEmbeddedStore(options: StoreOptions, events: EngineEvents)
   const ownership = claimDataDir(options.dataDir);
   const db = openDatabase(options.dataDir);
   const auth = new SqliteAuthStore(db);
+  const tokens = new SqliteTokenStore(db);
   const checkpointer = new Checkpointer(join(options.dataDir, DATABASE_FILE));
   const engine = new EmbeddedEngine(db, events, () => checkpointer.nudge());
-  auth.prune(Date.now());
-  const pruner = setInterval(() => auth.prune(Date.now()), PRUNE_EVERY_MS);
+  const prune = () => {
+    auth.prune(Date.now());
+    tokens.prune(Date.now());
+  };
+  prune();
+  const pruner = setInterval(prune, PRUNE_EVERY_MS);
   pruner.unref();
   return {
     engine,
     auth,
     files: new SqliteFileStore(db),
     push: new SqlitePushStore(db),
+    tokens,
     async close() {
       clearInterval(pruner);
       await engine.close();

@@ -138,7 +138,7 @@ export class RedisEngine implements Engine {
   }
 
   private localMembers(): Member[] {
-    const members = [...this.joining.values()].map((j) => j.member);
+    const members = [...this.joining.values()].map((j) => j.member).filter((member) => !member.listener);
     for (const channel of this.members.channelNames()) members.push(...this.members.of(channel));
     return members;
   }
@@ -197,9 +197,12 @@ export class RedisEngine implements Engine {
 
   async join(member: Member, request: JoinRequest, onJoined: (joined: Joined) => void) {
     if (!this.healthy()) throw new EngineUnavailable();
-    this.unregistered.set(member.connectionId, member);
+    if (!member.listener) this.unregistered.set(member.connectionId, member);
     const done = this.feeds.exclusive(member.channel, async (delivered) => {
-      const [connections, replay] = await Promise.all([this.presence.join(member), this.replay(member.channel, request, delivered)]);
+      const [connections, replay] = await Promise.all([
+        member.listener ? [] : this.presence.join(member),
+        this.replay(member.channel, request, delivered),
+      ]);
       // Synchronously from here: the member hears everything after `delivered`, live.
       this.members.add(member);
       onJoined({ epoch: this.epoch!, connections, replay });
@@ -238,7 +241,7 @@ export class RedisEngine implements Engine {
     this.members.remove(member);
     const lastHere = !this.members.has(member.channel);
     if (lastHere) this.feeds.release(member.channel);
-    if (this.closed) return 0;
+    if (this.closed || member.listener) return 0;
     return this.presence.leave(member, lastHere);
   }
 

@@ -15,6 +15,8 @@
  * differ only in a few characters (`u1@x.test` ... `u40@x.test`) falls in a narrow band of
  * slots, and 40 such channels were seen landing 33/7/0 on three primaries.
  */
+import { channelOf } from "../../protocol";
+
 const P = "roomz:";
 
 export interface Keyspace {
@@ -44,6 +46,12 @@ export interface Keyspace {
   readonly sessionVersions: string;
   /** The user's Web Push subscriptions: a hash, endpoint → record JSON; in the channel's slot. */
   push(channel: string): string;
+  /** A user's access tokens: id → record JSON (with the token's hash). In the user's channel slot. */
+  tokens(email: string): string;
+  /** A user's tokens' last use: id → ms. In the same slot as `tokens`. */
+  tokenUses(email: string): string;
+  /** Token hash → {"e": email, "i": id}, to find a presented token; expires with it. */
+  tokenHash(hash: string): string;
   /**
    * A channel's live stream: messages (`m<seq> <json>`) and presence frames
    * (`e<instance> <except> <frame>`). Sharded pub/sub (SPUBLISH) on a cluster.
@@ -85,6 +93,9 @@ export function keyspace(cluster: boolean): Keyspace {
     revoked: (jti) => `${P}revoked:${jti}`,
     sessionVersions: `${P}session-versions`,
     push: (channel) => `${P}push:${c(channel)}`,
+    tokens: (email) => `${P}tokens:${c(channelOf(email))}`,
+    tokenUses: (email) => `${P}token-uses:${c(channelOf(email))}`,
+    tokenHash: (hash) => `${P}token:${hash}`,
     feed: (channel) => `${feedPrefix}${c(channel)}`,
     channelOfFeed(name) {
       if (!name.startsWith(feedPrefix)) return null;

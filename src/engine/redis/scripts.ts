@@ -184,3 +184,36 @@ if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and redis.call('HLEN', KEYS[1]) 
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 `;
+
+/**
+ * Stores an access token unless the user holds the maximum of live ones; expired ones are
+ * dropped on the way. KEYS: the user's tokens, token uses (one slot). ARGV: id, record
+ * JSON, now (ms), the maximum. Returns 1 when stored, 0 at the limit. (The hash → id key
+ * lives in another slot and is written after, by its own command.)
+ */
+export const CREATE_TOKEN = `
+local all = redis.call('HGETALL', KEYS[1])
+local now = tonumber(ARGV[3])
+local live = 0
+for i = 1, #all, 2 do
+  local expires = cjson.decode(all[i + 1]).expiresAt
+  if type(expires) == 'number' and expires <= now then
+    redis.call('HDEL', KEYS[1], all[i])
+    redis.call('HDEL', KEYS[2], all[i])
+  else
+    live = live + 1
+  end
+end
+if live >= tonumber(ARGV[4]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`;
+
+/** KEYS: the user's tokens, token uses. ARGV: id. Returns the deleted record JSON, or false. */
+export const REVOKE_TOKEN = `
+local record = redis.call('HGET', KEYS[1], ARGV[1])
+if not record then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return record
+`;

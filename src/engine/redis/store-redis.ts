@@ -9,6 +9,7 @@ import { RedisAuthStore } from "./auth-store-redis";
 import { RedisEngine } from "./engine-redis";
 import { RedisFileStore } from "./file-store-redis";
 import { RedisPushStore } from "./push-store-redis";
+import { RedisTokenStore } from "./token-store-redis";
 
 export async function createRedisStore(url: string, events: EngineEvents): Promise<Store> {
   const engine = new RedisEngine(url, events);
@@ -19,6 +20,7 @@ export async function createRedisStore(url: string, events: EngineEvents): Promi
     auth,
     files: new RedisFileStore(engine.link, engine.keys),
     push: new RedisPushStore(engine.link, engine.keys),
+    tokens: new RedisTokenStore(engine.link, engine.keys),
     close: () => engine.close(),
   };
 }

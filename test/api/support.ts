@@ -39,12 +39,12 @@ export async function createToken(server: TestServer, jwt: string, scope = "full
   return (await res.json()) as CreatedToken;
 }
 
-/** Signs a fresh user in and gives them a token of `scope`. */
-export async function userWithToken(server: TestServer, scope = "full", name?: string) {
+/** Signs a fresh user in (or uses the session `jwt`; then `email` is not its user) and gives them a token of `scope`. */
+export async function tokenUserOn(server: TestServer, scope = "full", jwt?: string, name?: string) {
   const email = freshUser();
-  const jwt = await signIn(server, email);
-  const token = await createToken(server, jwt, scope, name);
-  return { email, jwt, token };
+  const session = jwt ?? (await signIn(server, email));
+  const token = await createToken(server, session, scope, name);
+  return { email, jwt: session, token };
 }
 
 /** `POST /api/messages` with `credential`: a text body as text/plain, an object as JSON. */

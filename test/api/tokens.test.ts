@@ -16,7 +16,7 @@ import { SseClient } from "../helpers/sse";
 import { rawUpgrade } from "../helpers/upgrade";
 import { within } from "../helpers/wait";
 import { WsClient } from "../helpers/ws-client";
-import { API_USERS, bearer, createToken, freshUser, postMessage, postToken, revokeToken, startApiServer, userWithToken } from "./support";
+import { API_USERS, bearer, createToken, freshUser, postMessage, postToken, revokeToken, startApiServer, tokenUserOn } from "./support";
 
 let server: TestServer;
 const secrets: string[] = [];
@@ -39,7 +39,7 @@ async function token(jwt: string, scope = "full", name?: string, days: number | 
 }
 
 async function tokenUser(scope = "full", name?: string) {
-  const made = await userWithToken(server, scope, name);
+  const made = await tokenUserOn(server, scope, undefined, name);
   secrets.push(made.token.token);
   return made;
 }

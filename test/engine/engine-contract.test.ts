@@ -19,7 +19,7 @@ class TestMember implements Member {
   readonly connectedAt = Date.now();
   displayName: string | null = null;
   received: string[] = [];
-  constructor(readonly connectionId: string, readonly channel: string) {}
+  constructor(readonly connectionId: string, readonly channel: string, readonly listener = false) {}
   messages(): ChatMessage[] {
     return this.received.map((text) => JSON.parse(text)).filter((f) => f.type === "message").map((f) => f.data);
   }
@@ -79,17 +79,19 @@ describe.each(engines)("%s engine", (kind) => {
     );
   }
 
-  async function join(channel: string, since: number | null, epoch: string | null = null) {
-    const socket = new TestMember(crypto.randomUUID(), channel);
+  async function join(channel: string, since: number | null, epoch: string | null = null, listener = false) {
+    const socket = new TestMember(crypto.randomUUID(), channel, listener);
     let replay: ReplayData | null = null;
     let joinedEpoch = "";
+    let connections: string[] = [];
     await store.engine.join(socket, { since, epoch }, (joined) => {
       if (!listening.has(channel)) listening.set(channel, new Set());
       listening.get(channel)!.add(socket);
       replay = joined.replay;
       joinedEpoch = joined.epoch;
+      connections = joined.connections.map((c) => c.connection_id);
     });
-    return { socket, replay: replay as ReplayData | null, epoch: joinedEpoch };
+    return { socket, replay: replay as ReplayData | null, epoch: joinedEpoch, connections };
   }
 
   async function leave(socket: TestMember) {
@@ -350,5 +352,59 @@ describe.each(engines)("%s engine", (kind) => {
     const { replay, socket: second } = await join(channel, 0);
     expect(replay!.messages).toEqual([plain.message, withFiles.message]);
     for (const s of [socket, second]) await leave(s);
+  });
+
+  test("a listener (an event stream) hears the channel's messages and replays, and is never presence", async () => {
+    const channel = freshChannel();
+    await append(channel, "before");
+    const listener = await join(channel, 0, null, true);
+    expect(listener.replay!.messages.map((m) => m.content)).toEqual(["before"]);
+    expect(listener.connections).toEqual([]);
+    const member = await join(channel, null);
+    expect(member.connections).toEqual([member.socket.connectionId]);
+    expect(await store.engine.connectionCount(channel)).toBe(1);
+    await leave(member.socket);
+    expect(await store.engine.connectionCount(channel)).toBe(0);
+    await append(channel, "after the member left");
+    await until(() => listener.socket.messages().length === 1, "the message on the listener", SOON);
+    expect(listener.socket.messages()[0].content).toBe("after the member left");
+    expect(await leave(listener.socket)).toBe(0);
+  });
+
+  test("token store: hashed records, at most `maxLive` live per user even racing, expiry, revocation, last use", async () => {
+    const { tokens } = store;
+    const now = Date.now();
+    const email = `tokens${now}-${kind}@example.com`;
+    const record = (i: number, expiresAt: number | null = null) => ({
+      id: `id-${now}-${i}`, email, name: `t${i}`, scope: "send" as const, createdAt: now + i, expiresAt, lastUsedAt: null,
+    });
+    expect(await tokens.create(record(0, now + 1000), `h-${now}-0`, 3, now)).toBe(true);
+    const racing = await Promise.all([1, 2, 3, 4].map((i) => tokens.create(record(i), `h-${now}-${i}`, 3, now)));
+    expect(racing.filter(Boolean)).toHaveLength(2);
+    const listed = await tokens.list(email, now);
+    expect(listed).toHaveLength(3);
+    expect(listed.map((t) => t.createdAt)).toEqual([...listed.map((t) => t.createdAt)].sort((a, b) => b - a));
+    expect(listed.find((t) => t.id === record(0).id)).toEqual(record(0, now + 1000));
+    // Expired: no longer found, listed or counted.
+    const later = now + 1000;
+    expect(await tokens.find(`h-${now}-0`, later)).toBeNull();
+    expect(await tokens.isLive(email, record(0).id, later)).toBe(false);
+    expect(await tokens.isLive(email, record(0).id, now)).toBe(true);
+    expect((await tokens.list(email, later)).map((t) => t.id)).not.toContain(record(0).id);
+    expect(await tokens.create(record(5), `h-${now}-5`, 3, later)).toBe(true);
+    const live = (await tokens.list(email, later))[0];
+    const found = await tokens.find(`h-${now}-5`, later);
+    expect(found).toMatchObject({ id: record(5).id, email, scope: "send" });
+    await tokens.touch(email, live.id, later + 5);
+    expect((await tokens.list(email, later)).find((t) => t.id === live.id)!.lastUsedAt).toBe(later + 5);
+    expect(await tokens.revoke(`other${now}@example.com`, live.id)).toBe(false);
+    expect(await tokens.revoke(email, live.id)).toBe(true);
+    expect(await tokens.revoke(email, live.id)).toBe(false);
+    expect(await tokens.find(`h-${now}-5`, later)).toBeNull();
+    expect(await tokens.isLive(email, live.id, later)).toBe(false);
+    controls.length = 0;
+    await store.engine.control({ kind: "token_revoked", tokenId: live.id });
+    await until(() => controls.length === 1, "the token_revoked event", SOON);
+    expect(controls[0]).toEqual({ kind: "token_revoked", tokenId: live.id });
   });
 });

@@ -1,21 +1,22 @@
 /**
- * Who may upload and read files. Until the shared request authentication (access tokens,
- * issue 15) lands this is the session alone; the routes only see `FileAuth`.
+ * Who may upload and read files: the shared request authentication (request-auth.ts), a
+ * session or an access token whose scope allows it (`send` uploads, `read` reads; `full`
+ * both). The routes only see `FileAuth`.
  */
-import type { Sessions } from "./sessions";
+import type { RequestAuth } from "./request-auth";
 
 export type FileNeed = "send" | "read";
-export type FileAuthResult = { ok: true; email: string } | { ok: false; code: "unauthenticated" | "not_allowed"; detail: string };
+export type FileAuthResult = { ok: true; email: string } | { ok: false; code: "unauthenticated" | "not_allowed" | "insufficient_scope"; detail: string };
 
 export interface FileAuth {
   authenticate(request: Request, need: FileNeed): Promise<FileAuthResult>;
 }
 
-export function sessionFileAuth(sessions: Sessions): FileAuth {
+export function requestFileAuth(auth: RequestAuth): FileAuth {
   return {
-    async authenticate(request) {
-      const auth = await sessions.authenticate(request);
-      return auth.ok ? { ok: true, email: auth.claims.email } : auth;
+    async authenticate(request, need) {
+      const result = await auth.authenticate(request, need);
+      return result.ok ? { ok: true, email: result.principal.email } : result;
     },
   };
 }

@@ -29,7 +29,7 @@ import { upgradeSocket, type UpgradeDeps } from "./upgrade";
 import { WebApp } from "./web-app";
 import { createBlobStore } from "../files/blob-store";
 import { KeyedLock } from "../files/keyed-lock";
-import { sessionFileAuth } from "./file-auth";
+import { requestFileAuth } from "./file-auth";
 import { download } from "./file-downloads";
 import { FileSweeper } from "./file-sweeper";
 import { upload, type UploadDeps } from "./file-uploads";
@@ -131,7 +131,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   });
   const web = await WebApp.load();
   const blobs = await createBlobStore(config);
-  const files: UploadDeps = { config, files: store.files, blobs, auth: sessionFileAuth(sessions), blobLock: new KeyedLock() };
+  const files: UploadDeps = { config, files: store.files, blobs, auth: requestFileAuth(auth), blobLock: new KeyedLock() };
   const sweeper = new FileSweeper({ ...files, maxAgeMs: config.orphanFileAgeMs, everyMs: config.orphanSweepEveryMs });
 
   server = Bun.serve<Connection>({

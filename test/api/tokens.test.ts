@@ -159,6 +159,22 @@ describe("scopes", () => {
   });
 });
 
+describe("scopes on files", () => {
+  test("send uploads, read reads, full does both; the other way round is 403 insufficient_scope", async () => {
+    const { jwt } = await tokenUser("full");
+    const [send, read, full] = await Promise.all(["send", "read", "full"].map(async (scope) => (await token(jwt, scope)).token));
+    const upload = (credential: string) =>
+      fetch(`${server.url}/api/files?name=note.txt`, { method: "POST", headers: bearer(credential, { "content-type": "text/plain" }), body: "hello file" });
+    const sent = await upload(send);
+    expect(sent.status).toBe(201);
+    const { id } = await sent.json();
+    expect((await upload(full)).status).toBe(201);
+    await expectProblem(await upload(read), 403, "insufficient_scope", "/api/files");
+    for (const reader of [read, full]) expect(await (await get(`/files/${id}`, reader)).text()).toBe("hello file");
+    await expectProblem(await get(`/files/${id}`, send), 403, "insufficient_scope", `/files/${id}`);
+  });
+});
+
 describe("a token's WebSocket", () => {
   test("shows as a connection named by the token until it sets its own name; its messages carry that name", async () => {
     const { jwt, token: t } = await tokenUser("full", "home assistant");
@@ -249,8 +265,9 @@ describe("secrets", () => {
     db.close();
     const sha = (s: string) => createHash("sha256").update(s).digest("hex");
     expect(secrets.filter((s) => hashes.has(sha(s))).length).toBeGreaterThan(40);
-    for (const file of readdirSync(server.dataDir)) {
-      const bytes = readFileSync(join(server.dataDir, file)).toString("latin1");
+    for (const file of readdirSync(server.dataDir, { recursive: true, withFileTypes: true })) {
+      if (!file.isFile()) continue;
+      const bytes = readFileSync(join(file.parentPath, file.name)).toString("latin1");
       for (const secret of secrets) expect(bytes.includes(secret.slice(3)), `${file} holds a token`).toBe(false);
     }
   });

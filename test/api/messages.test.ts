@@ -28,8 +28,8 @@ describe("POST /api/messages", () => {
     expect(res.status).toBe(201);
     expect(res.headers.get("content-type")).toStartWith("application/json");
     const stored = await res.json();
-    expect(Object.keys(stored).sort()).toEqual(["client_msg_id", "connection_id", "content", "duplicate", "id", "seq", "timestamp", "user"]);
-    expect(stored).toMatchObject({ seq: 1, content, client_msg_id: null, duplicate: false });
+    expect(Object.keys(stored).sort()).toEqual(["client_msg_id", "connection_id", "content", "duplicate", "files", "id", "seq", "timestamp", "user"]);
+    expect(stored).toMatchObject({ seq: 1, content, client_msg_id: null, duplicate: false, files: [] });
     const frame = await watcher.waitFor((f) => f.type === "message");
     const { duplicate, ...data } = stored;
     expect(frame.data).toEqual(data);
@@ -77,6 +77,21 @@ describe("POST /api/messages", () => {
     expect(watcher.messages()).toHaveLength(1);
     const history = await (await get("/api/messages", token.token)).json();
     expect(history.messages).toHaveLength(1);
+    watcher.close();
+  });
+
+  test("JSON `files`: the user's own uploads travel with the message (content may then be empty); a foreign id is invalid_data", async () => {
+    const { jwt, token } = await tokenUser("send");
+    const upload = await fetch(`${server.url}/api/files?name=report.txt`, { method: "POST", headers: bearer(token.token, { "content-type": "text/plain" }), body: "all green" });
+    expect(upload.status).toBe(201);
+    const file = await upload.json();
+    const watcher = await WsClient.connect(server.wsUrl, { jwt });
+    const res = await postMessage(server, token.token, { content: "", files: [file.id] });
+    expect(res.status).toBe(201);
+    expect((await res.json()).files).toEqual([file]);
+    expect((await watcher.waitFor((f) => f.type === "message")).data.files).toEqual([file]);
+    const stranger = await tokenUser("send");
+    await expectProblem(await postMessage(server, stranger.token.token, { content: "x", files: [file.id] }), 400, "invalid_data", "/api/messages");
     watcher.close();
   });
 

@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
 import solid from "vite-plugin-solid";
+import { serviceWorker } from "./service-worker-plugin";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
 
@@ -12,7 +13,7 @@ const root = fileURLToPath(new URL(".", import.meta.url));
 export default defineConfig({
   root,
   base: "/",
-  plugins: [solid()],
+  plugins: [solid(), serviceWorker()],
   build: {
     outDir: fileURLToPath(new URL("./dist", import.meta.url)),
     emptyOutDir: true,

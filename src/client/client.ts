@@ -25,7 +25,7 @@ import { Outbox } from "./outbox.js";
 import * as presence from "./presence.js";
 import { Sequencer } from "./sequencer.js";
 import { headSeq, withGapFilled } from "./sync.js";
-import type { ConnectionState, MeResult, PendingSend, RestoredSend, RoomzClientOptions, RoomzEvents, StopCode, VerifyResult, WebSocketConstructor } from "./types.js";
+import type { ConnectionState, MeResult, PendingSend, PushSubscriptionData, RestoredSend, RoomzClientOptions, RoomzEvents, StopCode, VerifyResult, WebSocketConstructor } from "./types.js";
 import { normalizeServer, wsUrl } from "./urls.js";
 
 /** A connection that stayed synced this long starts the next backoff from the beginning. */
@@ -112,6 +112,19 @@ export class RoomzClient {
   /** The limits the server was configured with (message length, frame size, rate). */
   limits(): Promise<ServerLimits> {
     return this.http.limits();
+  }
+
+  /** Web Push (PROTOCOL.md section 8): the server's VAPID key, and this browser's subscription. */
+  pushKey(): Promise<string> {
+    return this.http.pushKey();
+  }
+
+  registerPush(subscription: PushSubscriptionData, device: string): Promise<void> {
+    return this.http.registerPush(subscription, device);
+  }
+
+  unregisterPush(endpoint: string): Promise<void> {
+    return this.http.unregisterPush(endpoint);
   }
 
   /** Resolves on the first `authenticated` (once synced); then keeps the connection alive. */

@@ -1,9 +1,10 @@
 /**
- * The HTTP half of the contract (PROTOCOL.md section 1): sign-in and session requests.
+ * The HTTP half of the contract (PROTOCOL.md sections 1 and 8): sign-in and session
+ * requests, and Web Push subscriptions.
  * Non-2xx answers become RoomzError; a fetch that throws becomes `unreachable`.
  */
 import { errorFromResponse, RoomzError, unreachable } from "./errors.js";
-import type { FetchLike, FetchResponse, MeResult, VerifyResult } from "./types.js";
+import type { FetchLike, FetchResponse, MeResult, PushSubscriptionData, VerifyResult } from "./types.js";
 import { httpUrl } from "./urls.js";
 import type { ServerLimits } from "../protocol/text.js";
 
@@ -38,6 +39,22 @@ export class HttpApi {
 
   async logoutAll(): Promise<void> {
     await this.request("POST", "/auth/logout-all");
+  }
+
+  /** The server's VAPID public key (base64url), for `pushManager.subscribe`. */
+  async pushKey(): Promise<string> {
+    const body = (await this.request("GET", "/api/push/key", undefined, false)) as { public_key?: unknown };
+    if (typeof body.public_key !== "string") throw new RoomzError("bad_response", "The server's push key was not understood.");
+    return body.public_key;
+  }
+
+  /** Registers this browser's push subscription with the session (PROTOCOL.md section 8). */
+  async registerPush(subscription: PushSubscriptionData, device: string): Promise<void> {
+    await this.request("POST", "/api/push/subscriptions", { subscription, device });
+  }
+
+  async unregisterPush(endpoint: string): Promise<void> {
+    await this.request("DELETE", "/api/push/subscriptions", { endpoint });
   }
 
   private async request(method: string, path: string, body?: unknown, authorize = true): Promise<unknown> {

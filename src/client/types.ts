@@ -154,3 +154,10 @@ export interface RoomzEvents {
 }
 
 export type RoomzEventName = keyof RoomzEvents;
+
+/** A browser's PushSubscription as JSON (`subscription.toJSON()`), as the server takes it. */
+export interface PushSubscriptionData {
+  endpoint: string;
+  expirationTime?: number | null;
+  keys: { p256dh: string; auth: string };
+}

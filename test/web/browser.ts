@@ -40,6 +40,18 @@ export function launch(): Promise<Browser> {
   });
 }
 
+/**
+ * A browser with a profile on disk (a persistent context): not incognito, so Chromium
+ * judges installability as for a person's browser (PWA tests).
+ */
+export function launchPersistent(profileDir: string): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(profileDir, {
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    viewport: DESKTOP,
+  });
+}
+
 /** A context whose pages report every console error and page error into `errors`. */
 export async function newContext(browser: Browser, options: BrowserContextOptions = {}) {
   const context = await browser.newContext({ viewport: DESKTOP, ...options });

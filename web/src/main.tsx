@@ -5,6 +5,7 @@ import { createRoomzClient } from "./store/client";
 import { StoreProvider, createAppStore } from "./store";
 import { connectionLabel } from "./lib/format";
 import { notify } from "./lib/notifications";
+import { registerServiceWorker, startWebPush } from "./lib/web-push";
 import "./styles/base.css";
 import "./styles/chat.css";
 import "./styles/timeline.css";
@@ -12,9 +13,15 @@ import "./styles/message.css";
 import "./styles/markdown.css";
 import "./styles/dialog.css";
 
-const store = createAppStore(createRoomzClient(), {
-  // Only messages of the other devices: what this device sent never notifies it.
-  onForeign: (m) => notify(connectionLabel(m.connection_id, m.user.display_name, false), m.content.slice(0, 200)),
+const client = createRoomzClient();
+registerServiceWorker();
+const push = startWebPush(client);
+const store = createAppStore(client, {
+  // Only messages of the other devices: what this device sent never notifies it. The tag
+  // is the one the service worker gives the same message's push, so one replaces the other.
+  onForeign: (m) => notify(connectionLabel(m.connection_id, m.user.display_name, false), m.content.slice(0, 200), `roomz-${m.seq}`),
+  onSignedIn: () => void push.signedIn(),
+  beforeLogout: push.beforeLogout,
 });
 render(
   () => (

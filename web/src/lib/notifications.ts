@@ -46,10 +46,10 @@ export async function setNotifications(on: boolean): Promise<void> {
 }
 
 /** Shows one notification when the page is hidden and the switch is on; a click brings the tab back. */
-export function notify(title: string, body: string): void {
+export function notify(title: string, body: string, tag = "roomz-message"): void {
   if (!enabled() || !document.hidden || permission() !== "granted") return;
   try {
-    const n = new Notification(title, { body, tag: "roomz-message", icon: "/favicon.svg" });
+    const n = new Notification(title, { body, tag, icon: "/favicon.svg" });
     n.onclick = () => {
       window.focus();
       n.close();

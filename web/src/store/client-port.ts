@@ -4,10 +4,11 @@
  */
 import type { AuthenticatedData, ChatMessage, MessageAck, ServerLimits } from "../../../src/protocol";
 import type { ConnectionState, ConnectionStatus, MeResult, RestoredSend, RoomzEvents, StopCode } from "../../../src/client/types";
+import type { PushApi } from "../lib/web-push";
 
 export type { ConnectionState, ConnectionStatus, StopCode };
 
-export interface ChatClient {
+export interface ChatClient extends PushApi {
   requestMagicLink(email: string): Promise<unknown>;
   me(): Promise<MeResult>;
   limits(): Promise<ServerLimits>;

@@ -21,13 +21,17 @@ const ENDED = new Set<StopCode | undefined>(["session_ended", "signed_out", "not
 export interface StoreHooks {
   /** A message from another device arrived (notifications). */
   onForeign?(message: ChatMessage): void;
+  /** The chat started with a confirmed session (Web Push registers this device with it). */
+  onSignedIn?(): void;
+  /** Before logging out, while the session is valid. */
+  beforeLogout?(): Promise<void>;
 }
 
 export function createAppStore(client: ChatClient, hooks: StoreHooks = {}) {
   const [state, setState] = createStore(initialState());
   const messages = createMessageActions(state, setState, client, { onForeign: (m) => hooks.onForeign?.(m) });
   const presence = createPresenceActions(state, setState, client);
-  const session = createSessionActions(state, setState, client, { onSignedIn: startChat });
+  const session = createSessionActions(state, setState, client, { onSignedIn: startChat, beforeLogout: hooks.beforeLogout });
   const tabs = createTabSignals(() => state.phase === "signed-out" && void session.load());
 
   client.on("message", messages.received);
@@ -54,6 +58,7 @@ export function createAppStore(client: ChatClient, hooks: StoreHooks = {}) {
     setState("phase", "chat");
     setState("chat", { email, banner: null });
     tabs.signedIn();
+    hooks.onSignedIn?.();
     messages.restore();
     try {
       await client.connect();

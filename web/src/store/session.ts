@@ -18,6 +18,8 @@ export function landingMessage(code: string): string {
 export interface SessionHooks {
   /** Called once the server confirms a session; starts the chat. */
   onSignedIn(email: string): void;
+  /** Called before logging out, while the session is still valid (Web Push drops its subscription). */
+  beforeLogout?(): Promise<void>;
 }
 
 export function createSessionActions(state: AppState, setState: SetStoreFunction<AppState>, client: ChatClient, hooks: SessionHooks) {
@@ -93,6 +95,7 @@ export function createSessionActions(state: AppState, setState: SetStoreFunction
   async function logout(everywhere: boolean) {
     leaving = true;
     try {
+      await hooks.beforeLogout?.();
       if (everywhere) await client.logoutAll();
       else await client.logout();
     } catch (error) {

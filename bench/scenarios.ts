@@ -288,10 +288,10 @@ function seed(dir: string, email: string, total: number): number {
   if (!existsSync(file)) throw new Error(`no ${file}: the store layout changed; update bench/scenarios.ts seed()`);
   const db = new Database(file);
   const cols = (db.query("PRAGMA table_info(log)").all() as Array<{ name: string }>).map((c) => c.name).join(",");
-  const want = "channel_id,seq,prev,id,client_msg_id,connection_id,display_name,content,created_at";
+  const want = "channel_id,seq,prev,id,client_msg_id,connection_id,display_name,content,created_at,files";
   if (cols !== want) throw new Error(`the log's columns are ${cols}, not ${want}: the store layout changed; update bench/scenarios.ts seed()`);
   const channelId = (db.query("INSERT INTO channels (name) VALUES (?) RETURNING id").get(`user:${email}`) as { id: number }).id;
-  const insert = db.query(`INSERT INTO log (${want}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insert = db.query(`INSERT INTO log (${want}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`);
   const mark = db.query("INSERT INTO marks (channel_id, seq, row) VALUES (?, ?, ?)");
   const start = Date.now() - total;
   db.exec("PRAGMA journal_mode = WAL");

@@ -54,6 +54,7 @@ export function Chat(props: { chat: ChatState; actions: ChatActions; maxMessageL
           <span class="sr-only">Signed in as </span>
           {props.chat.email}
         </p>
+        <JumpMenu onFirst={() => void a.jumpToFirst()} onDate={(d) => void a.jumpToDate(d)} busy={props.chat.history.loading} />
         <button type="button" class="logout" onClick={() => a.logout()}>
           Log out
         </button>
@@ -72,10 +73,7 @@ export function Chat(props: { chat: ChatState; actions: ChatActions; maxMessageL
         </div>
       </Show>
       <main class="conversation" id="main">
-        <div class="conversation-bar">
-          <h2 class="sr-only">Messages</h2>
-          <JumpMenu onFirst={() => void a.jumpToFirst()} onDate={(d) => void a.jumpToDate(d)} busy={props.chat.history.loading} />
-        </div>
+        <h2 class="sr-only">Messages</h2>
         <div class="timeline-frame">
           <Timeline
             messages={props.chat.messages}
@@ -98,18 +96,20 @@ export function Chat(props: { chat: ChatState; actions: ChatActions; maxMessageL
       </main>
       <details class="side" open={wide()}>
         <summary>Devices {props.chat.authenticated ? `(${props.chat.devices.length})` : ""}</summary>
-        <Devices
-          devices={props.chat.devices}
-          ready={props.chat.authenticated}
-          ownId={props.chat.connectionId}
-          ownName={props.chat.ownName}
-          nameError={props.chat.nameError}
-          onSetName={a.setName}
-        />
-        <div class="side-extra">
-          <NotificationsToggle />
-          <LogoutEverywhere email={props.chat.email} onConfirm={a.logoutAll} />
-        </div>
+        <aside class="side-body" aria-label="Devices and settings">
+          <Devices
+            devices={props.chat.devices}
+            ready={props.chat.authenticated}
+            ownId={props.chat.connectionId}
+            ownName={props.chat.ownName}
+            nameError={props.chat.nameError}
+            onSetName={a.setName}
+          />
+          <div class="side-extra">
+            <NotificationsToggle />
+            <LogoutEverywhere email={props.chat.email} onConfirm={a.logoutAll} />
+          </div>
+        </aside>
       </details>
       <div class="sr-only" aria-live="polite" aria-atomic="true" data-testid="live">
         {props.chat.announcement}

@@ -1,10 +1,19 @@
 /** Jumping through history: to the first message, or to a day, each one request away (see store/messages). */
-import { createSignal } from "solid-js";
+import { createSignal, onCleanup } from "solid-js";
 
 export function JumpMenu(props: { onFirst(): void; onDate(date: Date): void; busy: boolean }) {
   const [day, setDay] = createSignal("");
   let details!: HTMLDetailsElement;
   const done = () => (details.open = false);
+  // Like a menu: Escape or a click elsewhere closes it.
+  const outside = (event: Event) => details.open && !details.contains(event.target as Node) && done();
+  document.addEventListener("pointerdown", outside);
+  onCleanup(() => document.removeEventListener("pointerdown", outside));
+  const onKeyDown = (event: KeyboardEvent) => {
+    if (event.key !== "Escape" || !details.open) return;
+    done();
+    details.querySelector("summary")?.focus();
+  };
   function go(event: SubmitEvent) {
     event.preventDefault();
     const [y, m, d] = day().split("-").map(Number);
@@ -13,7 +22,7 @@ export function JumpMenu(props: { onFirst(): void; onDate(date: Date): void; bus
     done();
   }
   return (
-    <details class="jump-menu" ref={details}>
+    <details class="jump-menu" ref={details} onKeyDown={onKeyDown}>
       <summary>Go to…</summary>
       <div class="jump-panel">
         <button type="button" disabled={props.busy} onClick={() => (props.onFirst(), done())}>

@@ -12,12 +12,15 @@ export function CodeBlock(props: { code: string; lang?: string }) {
   }
   return (
     <div class="code-block">
+      <div class="code-head">
+        <span>{props.lang || "code"}</span>
+        <button type="button" class="copy-code" onClick={() => void copy()}>
+          {copied() ? "Copied" : "Copy"}
+        </button>
+      </div>
       <pre tabindex="0" aria-label={props.lang ? `Code (${props.lang})` : "Code"}>
         <code>{props.code}</code>
       </pre>
-      <button type="button" class="copy-code" onClick={() => void copy()}>
-        {copied() ? "Copied" : "Copy"}
-      </button>
     </div>
   );
 }

@@ -1,0 +1,127 @@
+/**
+ * What issue 17 adds next to the defects: Markdown that can't become HTML, a readable
+ * timeline (days, groups, per-message menu and state), and notifications while hidden.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { TestServer } from "../helpers/server";
+import { SLOW, libraryClient, newContext, signedInPage, startServerAndBrowser, stopServerAndBrowser } from "./browser";
+
+let server: TestServer;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let errors: string[];
+
+beforeAll(async () => {
+  ({ server, browser } = await startServerAndBrowser());
+  ({ context, errors } = await newContext(browser));
+  await context.grantPermissions(["clipboard-read", "clipboard-write", "notifications"], { origin: server.url });
+  await context.addInitScript(watchNotifications);
+  page = await signedInPage(server, context, "alice@example.com");
+}, SLOW);
+afterAll(() => stopServerAndBrowser(server, browser), SLOW);
+
+const item = (text: string) => page.getByTestId("messages").locator("li.msg[data-seq]", { hasText: text });
+
+async function send(text: string) {
+  await page.getByRole("textbox", { name: "Message" }).fill(text);
+  await page.getByRole("button", { name: "Send" }).click();
+}
+
+test("Markdown: bold, italics, code, code blocks with Copy, quotes, links; never HTML", async () => {
+  await send("**bold** _italic_ `x < y` see www.example.com or mailto:me@example.com, not [this](javascript:alert(1)) <b onclick=alert(1)>raw</b>");
+  const m = item("bold");
+  await m.waitFor();
+  expect(await m.locator("strong").textContent()).toBe("bold");
+  expect(await m.locator("em").textContent()).toBe("italic");
+  expect(await m.locator("code").textContent()).toBe("x < y");
+  expect(await m.locator("a").evaluateAll((as) => as.map((a) => a.getAttribute("href")))).toEqual(["http://www.example.com/", "mailto:me@example.com"]);
+  expect(await m.locator("a").first().getAttribute("rel")).toBe("noopener noreferrer");
+  expect(await m.locator("b").count()).toBe(0);
+  expect(await m.locator(".body").textContent()).toContain("<b onclick=alert(1)>raw</b>");
+  expect(await m.locator(".body").textContent()).toContain("this");
+
+  await send("> quoted line\n\n```js\nconst a = 1 < 2;\n```");
+  const block = item("quoted line");
+  await block.waitFor();
+  expect(await block.locator("blockquote").textContent()).toBe("quoted line");
+  expect(await block.locator("pre code").textContent()).toBe("const a = 1 < 2;");
+  await block.getByRole("button", { name: "Copy" }).click();
+  await block.getByRole("button", { name: "Copied" }).waitFor();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe("const a = 1 < 2;");
+  expect(errors).toEqual([]);
+}, SLOW);
+
+test("the timeline: a day separator, one device's messages grouped, a menu to copy, a stored state", async () => {
+  await send("group one");
+  await send("group two");
+  await item("group two").waitFor();
+  expect(await page.getByTestId("day").first().textContent()).toBe("Today");
+  // The second of a group doesn't repeat the device (screen readers still hear it).
+  expect(await item("group one").evaluate((el) => el.classList.contains("group-start"))).toBe(false);
+  expect(await item("group two").locator(".meta").getAttribute("class")).toContain("sr-only");
+  expect(await item("group two").locator('[data-state="stored"]').count()).toBe(1);
+
+  await item("group two").getByRole("button", { name: "Message actions" }).click();
+  await page.getByRole("menuitem", { name: "Copy text" }).click();
+  await item("group two").getByRole("status").getByText("Copied").waitFor();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe("group two");
+}, SLOW);
+
+test("notifications: switched on from a click, shown while hidden for other devices only, counted in the title", async () => {
+  await page.getByRole("switch", { name: "Notify me on this device" }).check();
+  expect(await page.evaluate(() => localStorage.getItem("roomz.notifications"))).toBe("on");
+  await setHidden(page, true);
+
+  await send("from this device while hidden");
+  await item("from this device while hidden").waitFor();
+  const lib = await libraryClient(server, "alice@example.com");
+  await lib.setDisplayName("Phone");
+  await lib.send("from the phone");
+  lib.close();
+  await item("from the phone").waitFor();
+  await page.waitForFunction(() => document.title === "(1) Roomz");
+  const shown: { title: string; body: string }[] = await page.evaluate(() => (window as any).__notifications);
+  expect(shown).toEqual([{ title: "Phone", body: "from the phone" }]);
+  expect(await page.locator('link[rel="icon"]').getAttribute("href")).toBe("/favicon-unread.svg");
+
+  await setHidden(page, false);
+  await page.waitForFunction(() => document.title === "Roomz");
+  expect(await page.locator('link[rel="icon"]').getAttribute("href")).toBe("/favicon.svg");
+
+  // Switched off: nothing more is shown.
+  await page.getByRole("switch", { name: "Notify me on this device" }).uncheck();
+  await setHidden(page, true);
+  const again = await libraryClient(server, "alice@example.com");
+  await again.send("while switched off");
+  again.close();
+  await item("while switched off").waitFor();
+  expect(await page.evaluate(() => (window as any).__notifications.length)).toBe(1);
+  await setHidden(page, false);
+}, SLOW);
+
+/** Headless Chromium pages are always visible: the test says when this one is hidden. */
+async function setHidden(page: Page, hidden: boolean) {
+  await page.evaluate((h) => {
+    (window as any).__hidden = h;
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, hidden);
+}
+
+/** An init script: records the notifications the page shows, and lets the test hide the page. */
+function watchNotifications() {
+  const w = window as any;
+  w.__notifications = [];
+  w.__hidden = false;
+  Object.defineProperty(document, "hidden", { get: () => w.__hidden });
+  Object.defineProperty(document, "visibilityState", { get: () => (w.__hidden ? "hidden" : "visible") });
+  const Real = window.Notification;
+  class Watched extends Real {
+    constructor(title: string, options?: NotificationOptions) {
+      super(title, options);
+      w.__notifications.push({ title, body: options?.body ?? "" });
+    }
+  }
+  w.Notification = Watched;
+}

@@ -127,6 +127,26 @@ describe("pushing", () => {
     b.close();
   });
 
+  test("a message with files pushes their names; one posted with an access token pushes to every subscription, the poster's session's too", async () => {
+    const { jwtA, jwtB, a, b } = await twoBrowsers();
+    const ownA = await subscribed(server, service, jwtA);
+    const upload = await fetch(`${server.url}/api/files?name=plan.pdf`, { method: "POST", headers: { authorization: `Bearer ${jwtA}`, "content-type": "application/pdf" }, body: "%PDF-1.4" });
+    expect(upload.status).toBe(201);
+    const file = (await upload.json()) as { id: string };
+    const withFile = await b.request("message", { content: "", files: [file.id] });
+    expect(withFile.type).toBe("ack");
+    const [pushed] = await service.waitFor(ownA.json.endpoint);
+    expect(ownA.decrypt(pushed.body)).toEqual({ seq: withFile.data.seq, sender: null, preview: "", files: ["plan.pdf"] });
+    const created = await fetch(`${server.url}/auth/tokens`, { method: "POST", headers: { authorization: `Bearer ${jwtA}`, "content-type": "application/json" }, body: JSON.stringify({ name: "cron", scope: "send", expires_in_days: null }) });
+    const { token } = (await created.json()) as { token: string };
+    const posted = await fetch(`${server.url}/api/messages`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "text/plain" }, body: "backup done" });
+    expect(posted.status).toBe(201);
+    const [, second] = await service.waitFor(ownA.json.endpoint, 2);
+    expect(ownA.decrypt(second.body)).toEqual({ seq: withFile.data.seq + 1, sender: "cron", preview: "backup done", files: [] });
+    a.close();
+    b.close();
+  });
+
   test("a push service answering 410 (or 404) gets its subscription deleted", async () => {
     const { jwtB, a, b } = await twoBrowsers();
     const gone = await subscribed(server, service, jwtB, 410);

@@ -38,8 +38,8 @@ export class PushSender {
    * A message was stored and acknowledged on this instance: queue its pushes. Never
    * waits. `senderJti` is the sending session's (null for senders without one).
    */
-  messageStored(email: string, message: ChatMessage, senderJti: string | null, fileNames: string[] = []): void {
-    const body = JSON.stringify(pushPayload(message, fileNames));
+  messageStored(email: string, message: ChatMessage, senderJti: string | null): void {
+    const body = JSON.stringify(pushPayload(message, message.files.map((file) => file.name)));
     if (!this.queue.offer(() => this.fanOut(email, body, senderJti))) this.metrics.pushed("dropped");
   }
 

@@ -12,9 +12,10 @@ const HELP = `roomz ${pkg.version}: self-hosted real-time chat
 Usage:
   roomz [serve]                      run the server (configured by environment, see roomz serve --help)
   roomz cli [--server URL]           interactive terminal client
-  roomz send [--server URL] [text]   send one message (text, or standard input)
-  roomz listen [--server URL] [--json]
-                                     print the channel's messages as they arrive
+  roomz send [--server URL] [--file PATH] [text]
+                                     send one message (text, or standard input); --file attaches a file
+  roomz listen [--server URL] [--json] [--download DIR]
+                                     print the channel's messages as they arrive (and save their files)
   roomz backup FILE                  write a consistent copy of the embedded store while the server runs
   roomz restore FILE                 with the server stopped, put a backup in place
   roomz COMMAND --help               help for one command

@@ -8,6 +8,18 @@ export interface Parsed {
   json: boolean;
   help: boolean;
   rest: string[];
+  /** `send --file PATH`: the file to attach. */
+  file: string | null;
+  /** `listen --download DIR`: where arriving files are saved. */
+  download: string | null;
+}
+
+/** Which optional flags a command takes. */
+export interface Allowed {
+  json?: boolean;
+  text?: boolean;
+  file?: boolean;
+  download?: boolean;
 }
 
 /** Thrown for a usage error (exit status 2). */
@@ -18,8 +30,8 @@ export class UsageError extends Error {}
  * flags. Everything else is returned in `rest`. The server comes from --server, else
  * ROOMZ_SERVER, else http://localhost:8000.
  */
-export function parseArgs(argv: string[], allow: { json?: boolean; text?: boolean } = {}): Parsed {
-  const parsed: Parsed = { server: "", json: false, help: false, rest: [] };
+export function parseArgs(argv: string[], allow: Allowed = {}): Parsed {
+  const parsed: Parsed = { server: "", json: false, help: false, rest: [], file: null, download: null };
   let server: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -31,6 +43,12 @@ export function parseArgs(argv: string[], allow: { json?: boolean; text?: boolea
       if (server === undefined) throw new UsageError(`${arg} needs a URL, e.g. --server https://chat.example.com`);
     } else if (arg.startsWith("--server=")) server = arg.slice("--server=".length);
     else if (arg === "--json" && allow.json) parsed.json = true;
+    else if ((arg === "--file" && allow.file) || (arg === "--download" && allow.download)) {
+      const value = argv[++i];
+      if (value === undefined || value === "") throw new UsageError(`${arg} needs a ${arg === "--file" ? "file" : "directory"}.`);
+      if (arg === "--file") parsed.file = value;
+      else parsed.download = value;
+    }
     else if (arg === "--help" || arg === "-h") parsed.help = true;
     else if (arg.startsWith("-") && arg !== "-" && !(allow.text && parsed.rest.length > 0)) throw new UsageError(`Unknown option ${arg}.`);
     else if (allow.text) parsed.rest.push(arg);

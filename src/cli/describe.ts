@@ -1,5 +1,6 @@
 /** Sentences the terminal shows: every failure, every connection state, every message. */
 import type { ChatMessage } from "../protocol/frames";
+import type { FileInfo } from "../protocol/file-info";
 import { RoomzError } from "../client/errors";
 import type { ConnectionState } from "../client/types";
 import { safeText } from "./style";
@@ -68,10 +69,25 @@ function describeStop(state: ConnectionState): string | null {
 }
 
 /** `12:03:05 name: content`, continuation lines indented, content shown as plain text. */
-export function formatMessage(message: ChatMessage, mine: boolean): string {
+export function formatMessage(message: ChatMessage, mine: boolean, linkOf?: (file: FileInfo) => string): string {
   const time = (message.timestamp ?? "").slice(11, 19);
   const who = message.user?.display_name ?? message.user?.email ?? "?";
   const label = mine ? `${who} (this terminal)` : who;
-  const body = safeText(message.content).replace(/\n/g, `\n${" ".repeat(time.length + 1)}`);
-  return `${time} ${safeText(label)}: ${body}`;
+  const indent = " ".repeat(time.length + 1);
+  const body = safeText(message.content).replace(/\n/g, `\n${indent}`);
+  const files = (message.files ?? []).map((f) => `\n${indent}[file] ${safeText(f.name)} (${formatSize(f.size)})${linkOf ? ` ${linkOf(f)}` : ""}`);
+  return `${time} ${safeText(label)}: ${body}${files.join("")}`;
+}
+
+/** 1234567 -> "1.2 MB" (decimal units, as file managers show them). */
+export function formatSize(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ["kB", "MB", "GB", "TB"];
+  let value = bytes;
+  let unit = -1;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }

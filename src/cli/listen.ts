@@ -1,16 +1,25 @@
 /**
- * `roomz listen [--server URL] [--json]`: prints the channel's messages as they arrive,
- * resuming with `since` across reconnects. With --json, each line is one message's data.
+ * `roomz listen [--server URL] [--json] [--download DIR]`: prints the channel's messages
+ * as they arrive, resuming with `since` across reconnects; a message's files follow it,
+ * one line each (name, size, link). With --json, each line is one message's data. With
+ * --download, arriving files are also saved into DIR (one at a time, in order).
  * Messages go to standard output; connection news goes to standard error.
  */
-import { describeState, formatMessage } from "./describe";
+import { existsSync } from "node:fs";
+import { describeState, explain, formatMessage } from "./describe";
+import { saveFile } from "./downloads";
 import { cachedClient, EXIT, parseOrExit, stopOutcome } from "./one-shot";
 
-const USAGE = "Usage: roomz listen [--server URL] [--json]";
+const USAGE = "Usage: roomz listen [--server URL] [--json] [--download DIR]";
 
 export async function runListen(argv: string[]): Promise<number> {
-  const parsed = parseOrExit(argv, USAGE, { json: true });
+  const parsed = parseOrExit(argv, USAGE, { json: true, download: true });
   if (typeof parsed === "number") return parsed;
+  if (parsed.download !== null && !existsSync(parsed.download)) {
+    console.error(`No directory at ${parsed.download}.\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const downloadDir = parsed.download;
   const client = cachedClient(parsed.server);
   if (!client) return EXIT.notSignedIn;
 
@@ -20,8 +29,17 @@ export async function runListen(argv: string[]): Promise<number> {
     process.once("SIGTERM", quit);
     // A closed pipe (`roomz listen | head -1`) ends listening quietly.
     process.stdout.on("error", (error: NodeJS.ErrnoException) => resolve(error.code === "EPIPE" ? EXIT.done : EXIT.refused));
+    let saving = Promise.resolve();
     client.on("message", (m) => {
-      process.stdout.write(`${parsed.json ? JSON.stringify(m) : formatMessage(m, false)}\n`);
+      process.stdout.write(`${parsed.json ? JSON.stringify(m) : formatMessage(m, false, client.fileUrl.bind(client))}\n`);
+      if (downloadDir === null) return;
+      for (const file of m.files ?? [])
+        saving = saving.then(() =>
+          saveFile(client, file, downloadDir).then(
+            (path) => console.error(`Saved ${path}`),
+            (error) => console.error(`Could not save ${file.name}: ${explain(error, parsed.server)}`),
+          ),
+        );
     });
     client.on("connection_state", (state) => {
       if (state.status === "stopped") {

@@ -2,7 +2,7 @@
 import type { RoomzClient } from "../client/client";
 import { clientWithCache } from "../client/create-client";
 import type { ConnectionState } from "../client/types";
-import { parseArgs, UsageError, type Parsed } from "./args";
+import { parseArgs, UsageError, type Allowed, type Parsed } from "./args";
 
 export const EXIT = { done: 0, refused: 1, usage: 2, notSignedIn: 3 } as const;
 
@@ -11,7 +11,7 @@ export function notSignedIn(server: string): string {
 }
 
 /** Parses flags; on a usage error prints it with `usage` and returns the exit code instead. */
-export function parseOrExit(argv: string[], usage: string, allow: { json?: boolean; text?: boolean }): Parsed | number {
+export function parseOrExit(argv: string[], usage: string, allow: Allowed): Parsed | number {
   try {
     const parsed = parseArgs(argv, allow);
     if (parsed.help) return (console.log(usage), EXIT.done);

@@ -1,20 +1,28 @@
 /**
- * `roomz send [--server URL] [text...]`: sends one message (the arguments joined by
- * spaces, or else all of standard input) with the cached session; exits after the ack.
+ * `roomz send [--server URL] [--file PATH] [text...]`: sends one message (the arguments
+ * joined by spaces, or else all of standard input) with the cached session; exits after
+ * the ack. With --file, the file is uploaded (streamed from disk) and attached, and the
+ * text, possibly empty, is its caption (standard input is not read).
  */
+import { basename } from "node:path";
 import { RoomzError } from "../client/errors";
 import { explain } from "./describe";
 import { cachedClient, EXIT, parseOrExit, stopOutcome } from "./one-shot";
 
-const USAGE = "Usage: roomz send [--server URL] [text...]   (without text, standard input is sent)";
+const USAGE = "Usage: roomz send [--server URL] [--file PATH] [text...]   (without text or a file, standard input is sent)";
 /** Give up when no ack came this long after the first attempt (the message may still arrive). */
 const GIVE_UP_MS = 60_000;
 
 export async function runSend(argv: string[]): Promise<number> {
-  const parsed = parseOrExit(argv, USAGE, { text: true });
+  const parsed = parseOrExit(argv, USAGE, { text: true, file: true });
   if (typeof parsed === "number") return parsed;
-  const content = parsed.rest.length > 0 ? parsed.rest.join(" ") : (await readStdin()).replace(/(\r?\n)+$/, "");
-  if (content.trim() === "") {
+  const file = parsed.file === null ? null : Bun.file(parsed.file);
+  if (file && !(await file.exists())) {
+    console.error(`No file at ${parsed.file}.\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const content = parsed.rest.length > 0 || file ? parsed.rest.join(" ") : (await readStdin()).replace(/(\r?\n)+$/, "");
+  if (content.trim() === "" && !file) {
     console.error(`Nothing to send.\n${USAGE}`);
     return EXIT.usage;
   }
@@ -34,7 +42,8 @@ export async function runSend(argv: string[]): Promise<number> {
         resolve(code);
       }
     });
-    client.send(content).then(
+    const sent = file ? client.sendFile(file, { name: basename(parsed.file!), type: file.type, caption: content }) : client.send(content);
+    sent.then(
       () => resolve(EXIT.done),
       (error) => {
         if (error instanceof RoomzError && (error.code === "session_ended" || error.code === "unauthenticated")) return; // said by the state

@@ -25,8 +25,10 @@ import { Outbox } from "./outbox.js";
 import * as presence from "./presence.js";
 import { Sequencer } from "./sequencer.js";
 import { headSeq, withGapFilled } from "./sync.js";
-import type { ConnectionState, MeResult, PendingSend, PushSubscriptionData, RestoredSend, RoomzClientOptions, RoomzEvents, StopCode, VerifyResult, WebSocketConstructor } from "./types.js";
+import type { ConnectionState, FetchLike, FetchResponse, MeResult, PendingSend, PushSubscriptionData, RestoredSend, RoomzClientOptions, RoomzEvents, StopCode, UploadOptions, VerifyResult, WebSocketConstructor } from "./types.js";
 import { normalizeServer, wsUrl } from "./urls.js";
+import { downloadFile, fileUrl, uploadFile } from "./uploads.js";
+import type { FileInfo } from "../protocol/file-info.js";
 
 /** A connection that stayed synced this long starts the next backoff from the beginning. */
 const HEALTHY_MS = 5000;
@@ -40,6 +42,7 @@ export class RoomzClient {
   private readonly server: string;
   private session: string | null;
   private readonly http: HttpApi;
+  private readonly fetchImpl: FetchLike;
   private readonly WebSocketImpl: WebSocketConstructor | undefined;
   private readonly emitter = new Emitter<RoomzEvents>();
   private readonly sequencer = new Sequencer((message) => this.emitter.emit("message", message));
@@ -62,7 +65,8 @@ export class RoomzClient {
   constructor(private readonly options: RoomzClientOptions) {
     this.server = normalizeServer(options.server);
     this.session = options.session ?? null;
-    this.http = new HttpApi(this.server, options.fetch ?? ((url, init) => globalThis.fetch(url, init)), () => this.session);
+    this.fetchImpl = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+    this.http = new HttpApi(this.server, this.fetchImpl, () => this.session);
     // Looked up once, here; a runtime without one learns so from connect(), as a RoomzError.
     this.WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     this.backoff = new Backoff(options.reconnect?.baseMs, options.reconnect?.maxMs);
@@ -141,14 +145,45 @@ export class RoomzClient {
     return promise;
   }
 
-  /** Sends a message; queued while offline, re-sent with the same id after a drop. */
-  send(content: string, clientMsgId: string = randomId()): Promise<MessageAck> {
+  /**
+   * Sends a message, with the ids of files already uploaded (`uploadFile`) when given;
+   * queued while offline, re-sent with the same id after a drop.
+   */
+  send(content: string, clientMsgId: string = randomId(), files: string[] = []): Promise<MessageAck> {
     if (this.stopError) return Promise.reject(this.stopError);
-    return this.queueMessage({ client_msg_id: clientMsgId, content, created_at: new Date().toISOString() });
+    const pending: PendingSend = { client_msg_id: clientMsgId, content, created_at: new Date().toISOString() };
+    if (files.length > 0) pending.files = files;
+    return this.queueMessage(pending);
+  }
+
+  /** Uploads a file (`POST /api/files`, streamed); it stays unsent until a message names it. */
+  uploadFile(body: unknown, options: UploadOptions): Promise<FileInfo> {
+    return uploadFile(this.server, this.fetchImpl, this.session, body, options);
+  }
+
+  /** Uploads a file and sends it in a message with `caption` (may be empty). */
+  async sendFile(body: unknown, options: UploadOptions & { caption?: string; clientMsgId?: string }): Promise<{ file: FileInfo; ack: MessageAck }> {
+    const file = await this.uploadFile(body, options);
+    const ack = await this.send(options.caption ?? "", options.clientMsgId, [file.id]);
+    return { file, ack };
+  }
+
+  /**
+   * Reads a file (the fetch answer, its body streaming). Type it as your runtime's
+   * Response: `client.downloadFile<Response>(file)`.
+   */
+  downloadFile<R extends FetchResponse = FetchResponse>(file: Pick<FileInfo, "id" | "name">): Promise<R> {
+    return downloadFile<R>(this.server, this.fetchImpl, this.session, file);
+  }
+
+  /** Where a file is read (the owner's session or cookie is needed, like any request). */
+  fileUrl(file: Pick<FileInfo, "id" | "name">): string {
+    return fileUrl(this.server, file);
   }
 
   private queueMessage(pending: PendingSend): Promise<MessageAck> {
-    const ack = this.outbox.add<MessageAck>("message", { content: pending.content, client_msg_id: pending.client_msg_id }, pending);
+    const data = { content: pending.content, client_msg_id: pending.client_msg_id, ...(pending.files?.length ? { files: pending.files } : {}) };
+    const ack = this.outbox.add<MessageAck>("message", data, pending);
     ack.catch(() => {}); // a restored send nobody awaits must not be an unhandled rejection
     return ack;
   }

@@ -8,3 +8,4 @@ export { RoomzError, type RoomzErrorCode, type ClientErrorCode } from "./errors.
 export type * from "./types.js";
 export type * from "../protocol/frames.js";
 export type { ServerLimits } from "../protocol/text.js";
+export type { FileInfo } from "../protocol/file-info.js";

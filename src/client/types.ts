@@ -89,6 +89,18 @@ export interface PendingSend {
   content: string;
   /** When it was typed (ISO 8601), to show it in place after a reload. */
   created_at: string;
+  /** The ids of its files (already uploaded), when it has any. */
+  files?: string[];
+}
+
+/** How to upload a file (`RoomzClient.uploadFile`, `sendFile`). */
+export interface UploadOptions {
+  /** The name shown with it (at most 255 characters, no / or \\, no control characters). */
+  name: string;
+  /** Its media type; default application/octet-stream (the server then recognises images itself). */
+  type?: string;
+  /** Bytes sent so far and the total (-1 when unknown); browsers only (XMLHttpRequest). */
+  onProgress?: (sent: number, total: number) => void;
 }
 
 /** A stored message queued again at start, and its acknowledgement. */

@@ -5,17 +5,7 @@
  */
 import { codePoints, hasControlCharacters } from "./text.js";
 
-/** A file as messages and `POST /api/files` carry it. */
-export interface FileInfo {
-  id: string;
-  name: string;
-  type: string;
-  size: number;
-  /** Lowercase hex. */
-  sha256: string;
-  width: number | null;
-  height: number | null;
-}
+export type { FileInfo } from "./file-info.js";
 
 export const FILE_NAME_MAX = 255;
 export const MAX_FILES_PER_MESSAGE = 10;

@@ -2,7 +2,7 @@
  * Frame shapes of the WebSocket contract (PROTOCOL.md section 2), shared by the server
  * and the client core. Timestamps are ISO strings `YYYY-MM-DDTHH:MM:SS.sssZ` (UTC).
  */
-import type { FileInfo } from "./files.js";
+import type { FileInfo } from "./file-info.js";
 import type { FrameErrorCode } from "./problems.js";
 
 export interface ChannelUser {

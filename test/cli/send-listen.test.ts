@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { ChatMessage } from "../../src/client";
 import { SessionCache } from "../../src/client/session-cache";
 import { ROOT, signIn, tempDir, type TestServer } from "../helpers/server";
+import { roomzProcesses } from "./processes";
 import { freshUser, startTestServer, until } from "../client/support";
 
 let server: TestServer;
@@ -12,54 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-const MAIN = join(ROOT, "src/main.ts");
-const DAY = 86_400_000;
-
-/** A HOME whose session cache holds a real session of a fresh user for `url`. */
-async function signedInHome(url = server.url): Promise<{ home: string; email: string; session: string }> {
-  const home = tempDir("roomz-home-");
-  const email = freshUser();
-  const session = await signIn(server, email);
-  new SessionCache(join(home, ".roomz", "session.json")).set(url, { session, email, expires_at: new Date(Date.now() + DAY).toISOString() });
-  return { home, email, session };
-}
-
-async function roomz(home: string, args: string[], stdin?: string): Promise<{ code: number; out: string; err: string }> {
-  const child = Bun.spawn([process.execPath, MAIN, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, HOME: home, ROOMZ_SERVER: undefined },
-    stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  return { code, out, err };
-}
-
-/** Starts `roomz listen --json` and collects its messages. */
-function listen(home: string) {
-  const child = Bun.spawn([process.execPath, MAIN, "listen", "--server", server.url, "--json"], {
-    cwd: ROOT,
-    env: { ...process.env, HOME: home },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const messages: ChatMessage[] = [];
-  let err = "";
-  void (async () => {
-    let buffer = "";
-    for await (const chunk of child.stdout as unknown as AsyncIterable<Uint8Array>) {
-      buffer += new TextDecoder().decode(chunk);
-      const lines = buffer.split("\n");
-      buffer = lines.pop()!;
-      for (const line of lines) messages.push(JSON.parse(line));
-    }
-  })();
-  void (async () => {
-    for await (const chunk of child.stderr as unknown as AsyncIterable<Uint8Array>) err += new TextDecoder().decode(chunk);
-  })();
-  return { child, messages, stderr: () => err };
-}
+const { signedInHome, roomz, listen } = roomzProcesses(() => server);
 
 describe("roomz send and roomz listen", () => {
   test("send (arguments and stdin) reaches listen --json, which resumes across a restart", async () => {

@@ -56,6 +56,7 @@ describe("the roomz package", () => {
     const stray = paths.filter((p) => !(p === "package.json" || p === "README.md" || /^dist\/lib\/(client|protocol)\/[a-z-]+\.(js|d\.ts)$/.test(p)));
     expect(stray).toEqual([]);
     expect(paths.filter((p) => p.startsWith("dist/lib/protocol/"))).toEqual([
+      "dist/lib/protocol/file-info.d.ts", "dist/lib/protocol/file-info.js",
       "dist/lib/protocol/frames.d.ts", "dist/lib/protocol/frames.js", "dist/lib/protocol/problems.d.ts", "dist/lib/protocol/problems.js",
       "dist/lib/protocol/text.d.ts", "dist/lib/protocol/text.js",
     ]);

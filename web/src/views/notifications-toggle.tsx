@@ -25,7 +25,7 @@ export function NotificationsToggle() {
         <p id="notifications-help" class="quiet">
           {notificationsBlocked()
             ? "Notifications are blocked for this site in the browser's settings."
-            : "For messages from your other devices while Roomz is in the background."}
+            : "For messages from your other devices while Roomz is in the background or closed."}
         </p>
       </div>
     </Show>

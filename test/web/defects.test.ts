@@ -261,6 +261,14 @@ test("14: the first of 1,000 messages is one jump away, and the page holds a bou
   // And back to the latest in one step.
   await page.getByTestId("jump-latest").click();
   await item(page, "long 1000").waitFor();
+  await page.locator('li.msg[data-seq="1"]').waitFor({ state: "detached" });
+
+  // A day: every message here is from today, so today starts at seq 1.
+  await page.getByText("Go to…").click();
+  const today = await page.evaluate(() => new Date().toLocaleDateString("sv")); // YYYY-MM-DD
+  await page.getByLabel("Day").fill(today);
+  await page.getByRole("button", { name: "Go", exact: true }).click();
+  await page.locator('li.msg[data-seq="1"]').waitFor();
   expect(await page.locator("*").count()).toBeLessThan(4000);
   await context.close();
 }, SLOW);

@@ -130,3 +130,20 @@ test("a push delivered to the service worker shows a notification: the sender or
   await viewer.close();
   await blank.close();
 }, SLOW);
+
+test("a new service worker takes over at once and leaves only its own shell cache", async () => {
+  const page = await controlledPage();
+  // An older build's shell, and this worker gone, as after a deploy of a new build.
+  await page.evaluate(async () => {
+    await (await caches.open("roomz-shell-0000000000000000")).put("/", new Response("old shell"));
+    await (await navigator.serviceWorker.ready).unregister();
+  });
+  await page.reload();
+  // Activated: the new worker's activate step (which drops other shells) has finished.
+  await page.waitForFunction(async () => (await navigator.serviceWorker.ready).active?.state === "activated");
+  await page.reload();
+  const version = /const VERSION = "([0-9a-f]+)";/.exec(await (await fetch(`${server.url}/sw.js`)).text())![1];
+  expect(await page.evaluate(() => navigator.serviceWorker.controller?.scriptURL)).toBe(`${server.url}/sw.js`);
+  expect(await page.evaluate(() => caches.keys())).toEqual([`roomz-shell-${version}`]);
+  await page.close();
+}, SLOW);

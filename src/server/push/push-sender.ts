@@ -14,6 +14,7 @@ import { log } from "../../log";
 import type { Config } from "../config";
 import type { Metrics } from "../metrics";
 import { checkEndpoint } from "./endpoint-policy";
+import { VapidHeaders } from "./vapid-headers";
 import { WorkQueue } from "./work-queue";
 
 /** Pushes (and per-message look-ups) waiting; past this they are dropped. */
@@ -27,12 +28,15 @@ export class PushSender {
   private queue = new WorkQueue(QUEUE_LIMIT, CONCURRENCY, "push");
   /** Aborts the requests in flight at shutdown, so a hanging push service can't hold the process. */
   private stopping = new AbortController();
+  private vapidHeaders: VapidHeaders;
 
   constructor(
     private config: Config,
     private store: Store,
     private metrics: Metrics,
-  ) {}
+  ) {
+    this.vapidHeaders = new VapidHeaders(config.vapid);
+  }
 
   /**
    * A message was stored and acknowledged on this instance: queue its pushes. Never
@@ -75,7 +79,7 @@ export class PushSender {
       log.warn(`push: not sent to ${originOf(subscription.endpoint)}: ${verdict.reason}`);
       return this.metrics.pushed("refused");
     }
-    const status = await this.send(subscription, body);
+    const status = await this.send(subscription, body, verdict.url.origin);
     if (status >= 200 && status < 300) return this.metrics.pushed("sent");
     if (status === 404 || status === 410) {
       await this.store.push.deletePushSubscription(email, subscription.endpoint);
@@ -86,9 +90,9 @@ export class PushSender {
   }
 
   /** The push service's status, or 0 when it could not be reached or did not answer in time. */
-  private async send(subscription: PushSubscriptionRecord, body: string): Promise<number> {
+  private async send(subscription: PushSubscriptionRecord, body: string, origin: string): Promise<number> {
     const details = webPush.generateRequestDetails({ endpoint: subscription.endpoint, keys: { p256dh: subscription.p256dh, auth: subscription.auth } }, body, {
-      vapidDetails: this.config.vapid,
+      headers: { Authorization: this.vapidHeaders.authorization(origin) },
       TTL: PUSH_TTL_SECONDS,
       urgency: "normal",
       contentEncoding: "aes128gcm",

@@ -4,7 +4,9 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import type { TestServer } from "../helpers/server";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, type TestServer } from "../helpers/server";
 import { SLOW, libraryClient, newContext, signedInPage, startServerAndBrowser, stopServerAndBrowser } from "./browser";
 
 let server: TestServer;
@@ -67,6 +69,22 @@ test("the timeline: a day separator, one device's messages grouped, a menu to co
   await page.getByRole("menuitem", { name: "Copy text" }).click();
   await item("group two").getByRole("status").getByText("Copied").waitFor();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe("group two");
+}, SLOW);
+
+test("a message's files: an image as a picture, anything else as a download with its size", async () => {
+  const lib = await libraryClient(server, "alice@example.com");
+  const png = readFileSync(join(ROOT, "web/public/icons/icon-192.png"));
+  await lib.sendFile(png, { name: "icon.png", type: "image/png", caption: "the icon" });
+  await lib.sendFile(new TextEncoder().encode("hello file"), { name: "notes.txt", type: "text/plain" });
+  lib.close();
+  const image = item("the icon").getByRole("img", { name: "icon.png" });
+  await image.waitFor();
+  await page.waitForFunction(() => (document.querySelector('img[alt="icon.png"]') as HTMLImageElement | null)?.naturalWidth === 192);
+  const download = page.locator("li.msg[data-seq] a.file", { hasText: "notes.txt" });
+  await download.waitFor();
+  expect(await download.textContent()).toBe("notes.txt 10 B");
+  const body = await page.evaluate(async (href) => (await fetch(href)).text(), (await download.getAttribute("href"))!);
+  expect(body).toBe("hello file");
 }, SLOW);
 
 test("notifications: switched on from a click, shown while hidden for other devices only, counted in the title", async () => {

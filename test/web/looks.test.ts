@@ -4,7 +4,9 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
-import type { TestServer } from "../helpers/server";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, type TestServer } from "../helpers/server";
 import { axeViolations } from "./axe";
 import { DESKTOP, PHONE_390, SLOW, libraryClient, newContext, screenshot, signedInPage, startServerAndBrowser, stopServerAndBrowser } from "./browser";
 
@@ -31,6 +33,8 @@ beforeAll(async () => {
   const phone = await libraryClient(server, "alice@example.com");
   await phone.setDisplayName("Phone");
   for (const text of CONVERSATION.slice(0, 3)) await phone.send(text);
+  await phone.sendFile(readFileSync(join(ROOT, "web/public/icons/icon-192.png")), { name: "roomz-icon.png", type: "image/png", caption: "The new icon" });
+  await phone.sendFile(new TextEncoder().encode("a,b\n1,2\n"), { name: "budget.csv", type: "text/csv" });
   phone.close();
 }, SLOW);
 afterAll(() => stopServerAndBrowser(server, browser), SLOW);
@@ -62,7 +66,7 @@ for (const v of VARIANTS) {
       await box.fill(text);
       await page.getByRole("button", { name: "Send" }).click();
     }
-    await page.locator("li.msg[data-seq]").nth(CONVERSATION.length - 1).waitFor();
+    await page.locator("li.msg[data-seq]").nth(CONVERSATION.length + 1).waitFor();
     await page.waitForTimeout(200);
     await expectNoViolations(page, `chat ${v.name}`);
     await screenshot(page, `chat-${v.name}`);

@@ -1,5 +1,6 @@
 /** Entry point: one client core, one store, the app. */
 import { render } from "solid-js/web";
+import type { ChatMessage } from "../../src/protocol";
 import { App } from "./app";
 import { createRoomzClient } from "./store/client";
 import { StoreProvider, createAppStore } from "./store";
@@ -19,10 +20,15 @@ const push = startWebPush(client);
 const store = createAppStore(client, {
   // Only messages of the other devices: what this device sent never notifies it. The tag
   // is the one the service worker gives the same message's push, so one replaces the other.
-  onForeign: (m) => notify(connectionLabel(m.connection_id, m.user.display_name, false), m.content.slice(0, 200), `roomz-${m.seq}`),
+  onForeign: (m) => notify(connectionLabel(m.connection_id, m.user.display_name, false), preview(m), `roomz-${m.seq}`),
   onSignedIn: () => void push.signedIn(),
   beforeLogout: push.beforeLogout,
 });
+/** A notification's text: the start of the message, or the names of its files. */
+function preview(m: ChatMessage): string {
+  return m.content ? m.content.slice(0, 200) : (m.files ?? []).map((f) => f.name).join(", ");
+}
+
 render(
   () => (
     <StoreProvider value={store}>

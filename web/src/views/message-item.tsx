@@ -8,6 +8,7 @@ import { Show } from "solid-js";
 import type { ChatMessage } from "../../../src/protocol";
 import { connectionLabel, fullTime, shortClock } from "../lib/format";
 import { Markdown } from "./markdown/markdown";
+import { MessageFiles } from "./message-files";
 import { MessageMenu } from "./message-menu";
 
 export interface MessageItemProps {
@@ -27,9 +28,12 @@ export function MessageItem(props: MessageItemProps) {
           <span class="tag">this device</span>
         </Show>
       </div>
-      <div class="body">
-        <Markdown content={props.message.content} />
-      </div>
+      <Show when={props.message.content}>
+        <div class="body">
+          <Markdown content={props.message.content} />
+        </div>
+      </Show>
+      <MessageFiles files={props.message.files} />
       <div class="foot">
         <time datetime={props.message.timestamp} title={fullTime(props.message.timestamp)}>
           {shortClock(props.message.timestamp)}

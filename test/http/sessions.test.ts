@@ -11,6 +11,7 @@ import { b64url, decodeJwtPart, HS256, mintJwt, sessionClaims } from "../helpers
 import { expectProblem } from "../helpers/problems";
 import { TIMESTAMP } from "../helpers/timestamp";
 import { bearer, KNOWN_SECRET, me, metrics, postJson, serversOfThisFile } from "./support";
+import { VAPID_KEY_FILE } from "../../src/server/push/vapid";
 
 const { servers, secrets: seenSecrets, start } = serversOfThisFile();
 async function session(server: TestServer, email: string) {
@@ -236,9 +237,10 @@ describe("sessions and revocations survive a restart", () => {
     const dataDir = tempDir();
     const server = await start({ ALLOWED_EMAILS: "gen@example.com", JWT_SECRET_KEY: "" }, dataDir);
     const jwt = await session(server, "gen@example.com");
-    // Everything but the database and its lock: only the key may be there.
+    // Everything but the database, its lock and the Web Push key pair (section 8): only the
+    // session key may be there.
     const keyFiles = () =>
-      readdirSync(dataDir).filter((f) => !/^roomz\.(sqlite|lock)/.test(f) && statSync(join(dataDir, f)).isFile());
+      readdirSync(dataDir).filter((f) => !/^roomz\.(sqlite|lock)/.test(f) && f !== VAPID_KEY_FILE && statSync(join(dataDir, f)).isFile());
     const files = keyFiles();
     expect(files.length).toBe(1);
     const keyPath = join(dataDir, files[0]);

@@ -195,7 +195,7 @@ describe("bodies over 16 KiB, methods, unknown paths, operations, the web app", 
   }
 
   // [v2] /api and /files are the server's too: never the web app
-  for (const path of ["/auth", "/auth/", "/auth/nope", "/auth/verify/extra", "/auth/me/x", "/auth/../auth/nothing", "/api", "/api/nope", "/files/abc", "/files"]) {
+  for (const path of ["/auth", "/auth/", "/auth/nope", "/auth/verify/extra", "/auth/me/x", "/auth/../auth/nothing", "/api", "/api/nope", "/files"]) {
     test(`404 not_found problem for ${path}`, async () => {
       for (const method of ["GET", "POST"]) {
         const res = await fetch(`${server.url}${path}`, { method, body: method === "POST" ? "{}" : undefined });
@@ -204,6 +204,12 @@ describe("bodies over 16 KiB, methods, unknown paths, operations, the web app", 
       }
     });
   }
+
+  // A download without credentials is refused like any /api request (section 6: 401),
+  // before anything says whether the id exists.
+  test("GET /files/<id> without a session or token: 401 unauthenticated problem, never the web app", async () => {
+    for (const path of ["/files/abc", "/files/abc/name.png"]) await expectProblem(await fetch(`${server.url}${path}`), 401, "unauthenticated", path);
+  });
 
   test("404 not_found problem for missing static assets", async () => {
     for (const path of ["/assets/nope.js", "/assets/missing.css", "/nope.png", "/favicon-missing.svg"])

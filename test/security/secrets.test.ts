@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { allServerOutput, requestToken, signIn, startServer, type TestServer } from "../helpers/server";
 import { rawHttp } from "../helpers/tcp";
@@ -37,7 +37,8 @@ describe("security: secrets at rest and in logs", () => {
     // Stop hard, so the WAL is left as it was (a clean stop would checkpoint it).
     await server.stop("SIGKILL");
 
-    const files = readdirSync(server.dataDir);
+    // Every file below the data directory, uploads (files/) included.
+    const files = (readdirSync(server.dataDir, { recursive: true }) as string[]).filter((f) => statSync(join(server.dataDir, f)).isFile());
     expect(files).toContain("roomz.sqlite");
     for (const file of files) {
       const bytes = readFileSync(join(server.dataDir, file)).toString("latin1");

@@ -1,7 +1,8 @@
 /** The UI's pure helpers: code-point counting, Markdown tokens and safe links, merging pages by seq, finding a day. */
 import { expect, test } from "bun:test";
 import type { ChatMessage } from "../../src/protocol";
-import { connectionLabel, waitText } from "../../web/src/lib/format";
+import { connectionLabel, fileSize, waitText } from "../../web/src/lib/format";
+import { dayKey, dayLabel } from "../../web/src/lib/days";
 import { codePoints, isBlank } from "../../src/protocol";
 import { parseMarkdown, safeHref } from "../../web/src/lib/markdown";
 import { mergeBySeq } from "../../web/src/store/merge";
@@ -82,4 +83,20 @@ test("labels, waits and landing errors read as sentences", () => {
   expect(waitText(3 * 3600)).toBe("3 h");
   expect(landingMessage("expired_token")).toMatch(/expired/);
   expect(landingMessage("something_new")).toMatch(/Request a new link/);
+});
+
+test("day separators read Today, Yesterday, a weekday and date, or a date with its year", () => {
+  const now = new Date(2026, 11, 2, 9, 0);
+  expect(dayLabel(new Date(2026, 11, 2, 0, 5).toISOString(), now)).toBe("Today");
+  expect(dayLabel(new Date(2026, 11, 1, 23, 55).toISOString(), now)).toBe("Yesterday");
+  expect(dayLabel(new Date(2026, 10, 20, 12).toISOString(), now)).toMatch(/20/);
+  expect(dayLabel(new Date(2025, 10, 20, 12).toISOString(), now)).toMatch(/2025/);
+  expect(dayKey(new Date(2026, 11, 2, 0, 5).toISOString())).toBe(dayKey(new Date(2026, 11, 2, 23, 55).toISOString()));
+});
+
+test("file sizes read in the units a person uses", () => {
+  expect(fileSize(812)).toBe("812 B");
+  expect(fileSize(1400)).toBe("1.4 kB");
+  expect(fileSize(1_400_000)).toBe("1.4 MB");
+  expect(fileSize(250_000_000)).toBe("250 MB");
 });

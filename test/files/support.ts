@@ -4,6 +4,7 @@
  * on a free port for the bucket tests.
  */
 import { mkdirSync } from "node:fs";
+import { deflateSync } from "node:zlib";
 import { join } from "node:path";
 import { setDefaultTimeout } from "bun:test";
 import type { FileInfo } from "../../src/protocol";
@@ -34,7 +35,7 @@ export function sha256(bytes: Uint8Array | string): string {
   return new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
 }
 
-/** A real PNG (one grey pixel row of `width`, `height` rows), made with zlib. */
+/** A real PNG of `width` x `height` (an RGB gradient), made with zlib. */
 export function png(width: number, height: number): Uint8Array<ArrayBuffer> {
   const crcTable = Array.from({ length: 256 }, (_, n) => {
     let c = n;
@@ -59,9 +60,12 @@ export function png(width: number, height: number): Uint8Array<ArrayBuffer> {
   const v = new DataView(ihdr.buffer);
   v.setUint32(0, width);
   v.setUint32(4, height);
-  ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit greyscale
-  const raw = new Uint8Array((width + 1) * height).map((_, i) => (i % (width + 1) === 0 ? 0 : (i * 7) % 256));
-  const parts = [new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", Bun.deflateSync(raw, { level: 9 }) as unknown as Uint8Array), chunk("IEND", new Uint8Array())];
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const row = 1 + width * 3;
+  const raw = new Uint8Array(row * height);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) raw.set([(x * 255) / width, (y * 255) / height, 160], y * row + 1 + x * 3);
+  const parts = [new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", new Uint8Array(deflateSync(raw))), chunk("IEND", new Uint8Array())];
   return new Uint8Array(Buffer.concat(parts));
 }
 

@@ -13,6 +13,7 @@ import "./styles/timeline.css";
 import "./styles/message.css";
 import "./styles/markdown.css";
 import "./styles/dialog.css";
+import "./styles/attachments.css";
 
 const client = createRoomzClient();
 registerServiceWorker();

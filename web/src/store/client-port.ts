@@ -3,7 +3,8 @@
  * shape only, so views and store can be exercised with any object that behaves the same.
  */
 import type { AuthenticatedData, ChatMessage, MessageAck, ServerLimits } from "../../../src/protocol";
-import type { ConnectionState, ConnectionStatus, MeResult, RestoredSend, RoomzEvents, StopCode } from "../../../src/client/types";
+import type { ConnectionState, ConnectionStatus, MeResult, RestoredSend, RoomzEvents, StopCode, UploadOptions } from "../../../src/client/types";
+import type { FileInfo } from "../../../src/protocol/file-info";
 import type { PushApi } from "../lib/web-push";
 
 export type { ConnectionState, ConnectionStatus, StopCode };
@@ -13,7 +14,9 @@ export interface ChatClient extends PushApi {
   me(): Promise<MeResult>;
   limits(): Promise<ServerLimits>;
   connect(): Promise<AuthenticatedData>;
-  send(content: string, clientMsgId?: string): Promise<MessageAck>;
+  send(content: string, clientMsgId?: string, files?: string[]): Promise<MessageAck>;
+  uploadFile(body: Blob, options: UploadOptions): Promise<FileInfo>;
+  fileUrl(file: Pick<FileInfo, "id" | "name">): string;
   setDisplayName(name: string | null): Promise<string | null>;
   history(options: { before?: number; limit?: number }): Promise<{ messages: ChatMessage[]; has_more: boolean }>;
   logout(): Promise<unknown>;

@@ -7,6 +7,7 @@ import { createContext, useContext } from "solid-js";
 import { createStore } from "solid-js/store";
 import type { ChatMessage } from "../../../src/protocol";
 import { errorInfo, type ChatClient, type StopCode } from "./client-port";
+import { createUploads } from "./uploads";
 import { createMessageActions } from "./messages";
 import { createPresenceActions } from "./presence";
 import { createSessionActions } from "./session";
@@ -99,7 +100,7 @@ export function createAppStore(client: ChatClient, hooks: StoreHooks = {}) {
     setName: presence.setName,
     dismissBanner: () => setState("chat", "banner", null),
   };
-  return { state, actions };
+  return { state, actions, uploads: createUploads(client) };
 }
 
 export type AppStore = ReturnType<typeof createAppStore>;

@@ -183,14 +183,15 @@ export function createMessageActions(state: AppState, setState: SetStoreFunction
     );
   }
 
-  function queued(clientMsgId: string, content: string, createdAt: string) {
-    setState("chat", "outgoing", (list) => [...list, { clientMsgId, content, status: "sending" as const, error: null, createdAt }]);
+  function queued(clientMsgId: string, content: string, createdAt: string, files: string[] = []) {
+    setState("chat", "outgoing", (list) => [...list, { clientMsgId, content, status: "sending" as const, error: null, createdAt, files }]);
   }
 
-  function send(content: string) {
+  /** Sends a message, with the ids of uploaded files (store/uploads.ts) when it has any. */
+  function send(content: string, files: string[] = []) {
     const clientMsgId = randomId();
-    queued(clientMsgId, content, new Date().toISOString());
-    deliver(clientMsgId, client.send(content, clientMsgId));
+    queued(clientMsgId, content, new Date().toISOString(), files);
+    deliver(clientMsgId, client.send(content, clientMsgId, files));
     // Sending is a move to the latest: a reader elsewhere in the history comes back down.
     if (state.chat.history.hasNewer) void loadLatest();
     else setState("chat", "target", { seq: -1, at: "end" });
@@ -200,7 +201,7 @@ export function createMessageActions(state: AppState, setState: SetStoreFunction
   function restore() {
     for (const r of client.restoredSends()) {
       if (state.chat.outgoing.some((o) => o.clientMsgId === r.client_msg_id)) continue;
-      queued(r.client_msg_id, r.content, r.created_at);
+      queued(r.client_msg_id, r.content, r.created_at, r.files);
       deliver(r.client_msg_id, r.ack);
     }
   }
@@ -210,7 +211,7 @@ export function createMessageActions(state: AppState, setState: SetStoreFunction
     const draft = state.chat.outgoing.find((o) => o.clientMsgId === clientMsgId);
     if (!draft) return;
     setState("chat", "outgoing", (o) => o.clientMsgId === clientMsgId, { status: "sending", error: null });
-    deliver(clientMsgId, client.send(draft.content, clientMsgId));
+    deliver(clientMsgId, client.send(draft.content, clientMsgId, draft.files));
   }
 
   function discard(clientMsgId: string) {

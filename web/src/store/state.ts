@@ -32,6 +32,8 @@ export interface Outgoing {
   status: "sending" | "failed";
   error: string | null;
   createdAt: string;
+  /** The ids of its attachments (already uploaded). */
+  files?: string[];
 }
 
 export interface ChatState {

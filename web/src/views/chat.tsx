@@ -1,6 +1,7 @@
 /** The signed-in page: header, the timeline with its composer, and the devices panel. */
 import { Show, createSignal, onCleanup } from "solid-js";
 import type { ChatState } from "../store";
+import type { Uploads } from "../store/uploads";
 import { Composer } from "./composer";
 import { ConnectionIndicator } from "./connection-indicator";
 import { Devices } from "./devices";
@@ -11,7 +12,7 @@ import { NotificationsToggle } from "./notifications-toggle";
 import { Timeline } from "./timeline";
 
 export interface ChatActions {
-  send(content: string): void;
+  send(content: string, files?: string[]): void;
   retry(id: string): void;
   discard(id: string): void;
   loadOlder(): Promise<void>;
@@ -38,7 +39,7 @@ function createWide() {
   return wide;
 }
 
-export function Chat(props: { chat: ChatState; actions: ChatActions; maxMessageLength: number }) {
+export function Chat(props: { chat: ChatState; actions: ChatActions; maxMessageLength: number; uploads: Uploads }) {
   const a = props.actions;
   const wide = createWide();
   const away = () => !props.chat.atBottom || props.chat.history.hasNewer;
@@ -92,7 +93,7 @@ export function Chat(props: { chat: ChatState; actions: ChatActions; maxMessageL
           />
           <JumpToLatest visible={away()} unseen={props.chat.unseen} onJump={() => void a.jumpToLatest()} />
         </div>
-        <Composer onSend={a.send} maxLength={props.maxMessageLength} />
+        <Composer onSend={a.send} maxLength={props.maxMessageLength} uploads={props.uploads} />
       </main>
       <details class="side" open={wide()}>
         <summary>Devices {props.chat.authenticated ? `(${props.chat.devices.length})` : ""}</summary>

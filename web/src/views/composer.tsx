@@ -6,6 +6,8 @@
 import { Show, createSignal } from "solid-js";
 import { codePoints, isBlank } from "../../../src/protocol/text";
 import { loadDraft, saveDraft } from "../lib/storage";
+import type { Uploads } from "../store/uploads";
+import { AttachButton, UploadList, dropHandlers, pastedFiles } from "./attachments";
 
 /** The counter appears once this few code points are left. */
 const COUNTER_FROM = 500;
@@ -13,13 +15,14 @@ const COUNTER_FROM = 500;
 /** Phones and tablets: no hover, a coarse pointer. */
 const touchFirst = () => matchMedia("(hover: none) and (pointer: coarse)").matches;
 
-/** `maxLength`: the server's limit, in code points. */
-export function Composer(props: { onSend(content: string): void; maxLength: number }) {
+/** `maxLength`: the server's limit, in code points. Files come in by button, drop or paste (attachments.tsx). */
+export function Composer(props: { onSend(content: string, files: string[]): void; maxLength: number; uploads: Uploads }) {
   let box!: HTMLTextAreaElement;
   const [text, setText] = createSignal(loadDraft());
+  const [dragging, setDragging] = createSignal(false);
   const length = () => codePoints(text());
   const over = () => length() > props.maxLength;
-  const canSend = () => !isBlank(text()) && !over();
+  const canSend = () => (!isBlank(text()) || props.uploads.ready().length > 0) && !over() && !props.uploads.busy();
   const enterSends = !touchFirst();
 
   function edit(value: string) {
@@ -29,7 +32,8 @@ export function Composer(props: { onSend(content: string): void; maxLength: numb
 
   function send() {
     if (!canSend()) return;
-    props.onSend(text());
+    props.onSend(text(), props.uploads.ready());
+    props.uploads.clear();
     edit("");
     box.focus();
   }
@@ -44,11 +48,16 @@ export function Composer(props: { onSend(content: string): void; maxLength: numb
   return (
     <form
       class="composer"
+      classList={{ dragging: dragging() }}
       onSubmit={(e) => {
         e.preventDefault();
         send();
       }}
+      {...dropHandlers(props.uploads.attach, setDragging)}
     >
+      <AttachButton onFiles={props.uploads.attach} />
+      <div class="composer-main">
+      <UploadList uploads={props.uploads.uploads} onRemove={props.uploads.remove} />
       <label for="composer-input" class="sr-only">
         Message
       </label>
@@ -60,12 +69,14 @@ export function Composer(props: { onSend(content: string): void; maxLength: numb
         value={text()}
         onInput={(e) => edit(e.currentTarget.value)}
         onKeyDown={onKeyDown}
+        onPaste={(e) => pastedFiles(e, props.uploads.attach)}
         enterkeyhint={enterSends ? "send" : "enter"}
         aria-describedby="composer-hint composer-counter"
         aria-invalid={over() ? "true" : undefined}
       />
+      </div>
       <span id="composer-hint" class="sr-only">
-        {enterSends ? "Enter sends; Shift+Enter starts a new line. Markdown works." : "Markdown works."}
+        {enterSends ? "Enter sends; Shift+Enter starts a new line. Markdown works." : "Markdown works."} Files can be dropped or pasted here.
       </span>
       <div class="composer-side">
         <Show when={length() > props.maxLength - COUNTER_FROM}>

@@ -1,0 +1,67 @@
+/**
+ * Files attached in the composer, before their message is sent: each starts uploading at
+ * once (the client core's uploadFile, with progress), and the message carries the ids of
+ * those that finished. Kept apart from the message store: a failed upload never touches
+ * the timeline.
+ */
+import { createStore, produce } from "solid-js/store";
+import { MAX_FILES_PER_MESSAGE } from "../../../src/protocol/files";
+import type { FileInfo } from "../../../src/protocol/file-info";
+import { errorInfo, type ChatClient } from "./client-port";
+
+export interface Upload {
+  key: string;
+  name: string;
+  size: number;
+  /** Bytes sent so far. */
+  sent: number;
+  status: "uploading" | "done" | "failed";
+  error: string | null;
+  file: FileInfo | null;
+  /** A local preview of an image (object URL), revoked when the upload is dropped. */
+  preview: string | null;
+}
+
+export function createUploads(client: ChatClient) {
+  const [uploads, setUploads] = createStore<Upload[]>([]);
+  let next = 0;
+
+  function update(key: string, change: Partial<Upload>) {
+    setUploads((u) => u.key === key, change);
+  }
+
+  /** Starts uploading each file (at most MAX_FILES_PER_MESSAGE in all). */
+  function attach(files: File[]) {
+    for (const file of files.slice(0, Math.max(0, MAX_FILES_PER_MESSAGE - uploads.length))) {
+      const key = `u${++next}`;
+      const preview = file.type.startsWith("image/") ? URL.createObjectURL(file) : null;
+      const name = file.name || `pasted-${new Date().toISOString().replace(/[:.]/g, "-")}.${file.type.split("/")[1] ?? "bin"}`;
+      setUploads(produce((list) => void list.push({ key, name, size: file.size, sent: 0, status: "uploading", error: null, file: null, preview })));
+      client
+        .uploadFile(file, { name, type: file.type, onProgress: (sent) => update(key, { sent }) })
+        .then((info) => update(key, { status: "done", sent: file.size, file: info }))
+        .catch((error) => update(key, { status: "failed", error: errorInfo(error).message }));
+    }
+  }
+
+  function remove(key: string) {
+    const upload = uploads.find((u) => u.key === key);
+    if (upload?.preview) URL.revokeObjectURL(upload.preview);
+    setUploads((list) => list.filter((u) => u.key !== key));
+  }
+
+  /** True while any upload is still under way (sending waits for it). */
+  const busy = () => uploads.some((u) => u.status === "uploading");
+  /** The ids of the finished uploads, in the order attached. */
+  const ready = () => uploads.filter((u) => u.status === "done").map((u) => u.file!.id);
+
+  /** After sending: the composer starts empty again. */
+  function clear() {
+    for (const u of uploads) if (u.preview) URL.revokeObjectURL(u.preview);
+    setUploads([]);
+  }
+
+  return { uploads, attach, remove, busy, ready, clear };
+}
+
+export type Uploads = ReturnType<typeof createUploads>;

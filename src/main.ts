@@ -12,16 +12,18 @@ const HELP = `roomz ${pkg.version}: self-hosted real-time chat
 Usage:
   roomz [serve]                      run the server (configured by environment, see roomz serve --help)
   roomz cli [--server URL]           interactive terminal client
-  roomz send [--server URL] [--file PATH] [text]
+  roomz send [--server URL] [--token TOKEN] [--file PATH] [text]
                                      send one message (text, or standard input); --file attaches a file
-  roomz listen [--server URL] [--json] [--download DIR]
+  roomz listen [--server URL] [--token TOKEN] [--json] [--download DIR]
                                      print the channel's messages as they arrive (and save their files)
+  roomz token create NAME [--scope send|read|full] [--expires DAYS] | list | revoke ID
+                                     access tokens for scripts (with the cached session)
   roomz backup FILE                  write a consistent copy of the embedded store while the server runs
   roomz restore FILE                 with the server stopped, put a backup in place
   roomz COMMAND --help               help for one command
   roomz --help | --version
 
-The server URL defaults to $ROOMZ_SERVER, else http://localhost:8000.
+The server URL defaults to $ROOMZ_SERVER, else http://localhost:8000; $ROOMZ_TOKEN works as --token.
 `;
 
 const SERVE_HELP = `Usage: roomz [serve]
@@ -142,6 +144,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./cli")).runSend(rest);
     case "listen":
       return (await import("./cli")).runListen(rest);
+    case "token":
+      return (await import("./cli")).runToken(rest);
     case "backup":
       return (await import("./cli/backup")).runBackup(rest);
     case "restore":

@@ -1,4 +1,4 @@
-/** Command-line flags shared by `roomz cli`, `send` and `listen`. */
+/** Command-line flags shared by `roomz cli`, `send`, `listen` and `token`. */
 import { normalizeServer } from "../client/urls";
 
 export const DEFAULT_SERVER = "http://localhost:8000";
@@ -12,6 +12,10 @@ export interface Parsed {
   file: string | null;
   /** `listen --download DIR`: where arriving files are saved. */
   download: string | null;
+  /** `--token` (when allowed), else ROOMZ_TOKEN: an access token used instead of the cached session. */
+  token: string | null;
+  /** Other `--name value` flags a command allows (`token create --scope`, `--expires`). */
+  options: Record<string, string>;
 }
 
 /** Which optional flags a command takes. */
@@ -20,6 +24,8 @@ export interface Allowed {
   text?: boolean;
   file?: boolean;
   download?: boolean;
+  token?: boolean;
+  options?: string[];
 }
 
 /** Thrown for a usage error (exit status 2). */
@@ -28,14 +34,22 @@ export class UsageError extends Error {}
 /**
  * Reads `--server URL` / `--server=URL`, `--json` (when allowed), `--help`; `--` ends the
  * flags. Everything else is returned in `rest`. The server comes from --server, else
- * ROOMZ_SERVER, else http://localhost:8000.
+ * ROOMZ_SERVER, else http://localhost:8000; the token from --token, else ROOMZ_TOKEN.
  */
 export function parseArgs(argv: string[], allow: Allowed = {}): Parsed {
-  const parsed: Parsed = { server: "", json: false, help: false, rest: [], file: null, download: null };
+  const parsed: Parsed = { server: "", json: false, help: false, rest: [], file: null, download: null, token: null, options: {} };
   let server: string | undefined;
+  let token: string | undefined;
+  const valued = [...(allow.token ? ["token"] : []), ...(allow.options ?? [])];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === "--") {
+    const flag = /^--([a-z]+)(?:=(.*))?$/.exec(arg);
+    if (flag && valued.includes(flag[1])) {
+      const value = flag[2] ?? argv[++i];
+      if (value === undefined) throw new UsageError(`--${flag[1]} needs a value.`);
+      if (flag[1] === "token") token = value;
+      else parsed.options[flag[1]] = value;
+    } else if (arg === "--") {
       parsed.rest.push(...argv.slice(i + 1));
       break;
     } else if (arg === "--server" || arg === "-s") {
@@ -55,6 +69,7 @@ export function parseArgs(argv: string[], allow: Allowed = {}): Parsed {
     else throw new UsageError(`Unexpected argument "${arg}".`);
   }
   parsed.server = checkServer(server ?? process.env.ROOMZ_SERVER ?? DEFAULT_SERVER);
+  if (allow.token) parsed.token = token?.trim() || process.env.ROOMZ_TOKEN?.trim() || null;
   return parsed;
 }
 

@@ -2,3 +2,4 @@
 export { runCli } from "./interactive";
 export { runSend } from "./send";
 export { runListen } from "./listen";
+export { runToken } from "./token";

@@ -3,6 +3,8 @@ import type { RoomzClient } from "../client/client";
 import { clientWithCache } from "../client/create-client";
 import type { ConnectionState } from "../client/types";
 import { parseArgs, UsageError, type Allowed, type Parsed } from "./args";
+import { RoomzError } from "../client/errors";
+import { explain } from "./describe";
 
 export const EXIT = { done: 0, refused: 1, usage: 2, notSignedIn: 3 } as const;
 
@@ -29,6 +31,13 @@ export function cachedClient(server: string): RoomzClient | null {
   if (saved) return client;
   console.error(notSignedIn(server));
   return null;
+}
+
+/** The exit code and sentence for a request refused with `error` while using an access token. */
+export function tokenRefusal(error: unknown, server: string): { code: number; text: string } {
+  if (error instanceof RoomzError && error.code === "unauthenticated")
+    return { code: EXIT.notSignedIn, text: "The server refused the access token: it was revoked, it expired, or it was mistyped." };
+  return { code: EXIT.refused, text: explain(error, server) };
 }
 
 /** The exit code and sentence for a client that stopped. */

@@ -1,20 +1,23 @@
 /**
- * `roomz send [--server URL] [--file PATH] [text...]`: sends one message (the arguments
- * joined by spaces, or else all of standard input) with the cached session; exits after
- * the ack. With --file, the file is uploaded (streamed from disk) and attached, and the
- * text, possibly empty, is its caption (standard input is not read).
+ * `roomz send [--server URL] [--token TOKEN] [--file PATH] [text...]`: sends one message
+ * (the arguments joined by spaces, or else all of standard input) with the cached session;
+ * exits after the ack. With --file, the file is uploaded (streamed from disk) and
+ * attached, and the text, possibly empty, is its caption (standard input is not read).
+ * With an access token (--token or ROOMZ_TOKEN) it posts over HTTP instead
+ * (`POST /api/messages`, which a `send` token may do).
  */
 import { basename } from "node:path";
+import { RoomzClient } from "../client/client";
 import { RoomzError } from "../client/errors";
 import { explain } from "./describe";
-import { cachedClient, EXIT, parseOrExit, stopOutcome } from "./one-shot";
+import { cachedClient, EXIT, parseOrExit, stopOutcome, tokenRefusal } from "./one-shot";
 
-const USAGE = "Usage: roomz send [--server URL] [--file PATH] [text...]   (without text or a file, standard input is sent)";
+const USAGE = "Usage: roomz send [--server URL] [--token TOKEN] [--file PATH] [text...]   (without text or a file, standard input is sent; ROOMZ_TOKEN works as --token)";
 /** Give up when no ack came this long after the first attempt (the message may still arrive). */
 const GIVE_UP_MS = 60_000;
 
 export async function runSend(argv: string[]): Promise<number> {
-  const parsed = parseOrExit(argv, USAGE, { text: true, file: true });
+  const parsed = parseOrExit(argv, USAGE, { text: true, file: true, token: true });
   if (typeof parsed === "number") return parsed;
   const file = parsed.file === null ? null : Bun.file(parsed.file);
   if (file && !(await file.exists())) {
@@ -26,6 +29,7 @@ export async function runSend(argv: string[]): Promise<number> {
     console.error(`Nothing to send.\n${USAGE}`);
     return EXIT.usage;
   }
+  if (parsed.token) return postWithToken(parsed.server, parsed.token, content, file && { file, name: basename(parsed.file!) });
   const client = cachedClient(parsed.server);
   if (!client) return EXIT.notSignedIn;
 
@@ -60,6 +64,20 @@ export async function runSend(argv: string[]): Promise<number> {
   const code = await outcome;
   client.close();
   return code;
+}
+
+/** With an access token: an HTTP post (after uploading the file, if any), no WebSocket. */
+async function postWithToken(server: string, token: string, content: string, attach: { file: ReturnType<typeof Bun.file>; name: string } | null): Promise<number> {
+  try {
+    const client = new RoomzClient({ server, token });
+    const files = attach ? [(await client.uploadFile(attach.file, { name: attach.name, type: attach.file.type })).id] : [];
+    await client.post(content, { files });
+    return EXIT.done;
+  } catch (error) {
+    const { code, text } = tokenRefusal(error, server);
+    console.error(text);
+    return code;
+  }
 }
 
 async function readStdin(): Promise<string> {

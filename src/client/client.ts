@@ -25,7 +25,8 @@ import { Outbox } from "./outbox.js";
 import * as presence from "./presence.js";
 import { Sequencer } from "./sequencer.js";
 import { headSeq, withGapFilled } from "./sync.js";
-import type { ConnectionState, FetchLike, FetchResponse, MeResult, PendingSend, PushSubscriptionData, RestoredSend, RoomzClientOptions, RoomzEvents, StopCode, UploadOptions, VerifyResult, WebSocketConstructor } from "./types.js";
+import type { ConnectionState, FetchLike, FetchResponse, MeResult, PendingSend, PostedMessage, PushSubscriptionData, RestoredSend, RoomzClientOptions, RoomzEvents, StopCode, UploadOptions, VerifyResult, WebSocketConstructor } from "./types.js";
+import type { CreatedToken, TokenInfo, TokenScope } from "../protocol/tokens.js";
 import { normalizeServer, wsUrl } from "./urls.js";
 import { downloadFile, fileUrl, uploadFile } from "./uploads.js";
 import type { FileInfo } from "../protocol/file-info.js";
@@ -41,6 +42,8 @@ interface Resume {
 export class RoomzClient {
   private readonly server: string;
   private session: string | null;
+  /** The access token this client was made with (then `session` holds it too), or null. */
+  private readonly token: string | null;
   private readonly http: HttpApi;
   private readonly fetchImpl: FetchLike;
   private readonly WebSocketImpl: WebSocketConstructor | undefined;
@@ -64,7 +67,8 @@ export class RoomzClient {
 
   constructor(private readonly options: RoomzClientOptions) {
     this.server = normalizeServer(options.server);
-    this.session = options.session ?? null;
+    this.token = options.token ?? null;
+    this.session = this.token ?? options.session ?? null;
     this.fetchImpl = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
     this.http = new HttpApi(this.server, this.fetchImpl, () => this.session);
     // Looked up once, here; a runtime without one learns so from connect(), as a RoomzError.
@@ -203,6 +207,29 @@ export class RoomzClient {
     if (options.before !== undefined) data.before = options.before;
     if (options.limit !== undefined) data.limit = options.limit;
     return this.outbox.add<HistoryAck>("history", data);
+  }
+
+  /**
+   * Posts one message over HTTP (`POST /api/messages`), without a WebSocket: what a script
+   * with a `send` token does. Safe to retry: the same `clientMsgId` stores one message.
+   */
+  async post(content: string, options: { clientMsgId?: string; files?: string[] } = {}): Promise<PostedMessage> {
+    return this.http.postMessage(content, options.clientMsgId ?? randomId(), options.files ?? []);
+  }
+
+  /** Creates an access token (needs a session; PROTOCOL.md section 6). Its secret is shown this once. */
+  createToken(name: string, scope: TokenScope = "send", expiresInDays: number | null = null): Promise<CreatedToken> {
+    return this.http.createToken(name, scope, expiresInDays);
+  }
+
+  /** The user's live tokens, newest first (without their secrets). */
+  listTokens(): Promise<TokenInfo[]> {
+    return this.http.listTokens();
+  }
+
+  /** Revokes a token at once, on every instance; its sockets and streams close. */
+  revokeToken(id: string): Promise<void> {
+    return this.http.revokeToken(id);
   }
 
   /** Ends this session on the server and forgets it here, even when the server can't be reached. */
@@ -374,7 +401,7 @@ export class RoomzClient {
 
   private dropSession(): void {
     this.session = null;
-    this.options.onSession?.(null);
+    if (this.token === null) this.options.onSession?.(null);
   }
 
   /** Another user signed in on this client: nothing of the previous channel carries over. */

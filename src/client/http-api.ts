@@ -1,10 +1,11 @@
 /**
- * The HTTP half of the contract (PROTOCOL.md sections 1 and 8): sign-in and session
- * requests, and Web Push subscriptions.
+ * The HTTP half of the contract (PROTOCOL.md sections 1, 6 and 8): sign-in and session
+ * requests, access tokens, posting a message over HTTP, and Web Push subscriptions.
  * Non-2xx answers become RoomzError; a fetch that throws becomes `unreachable`.
  */
 import { errorFromResponse, RoomzError, unreachable } from "./errors.js";
-import type { FetchLike, FetchResponse, MeResult, PushSubscriptionData, VerifyResult } from "./types.js";
+import type { FetchLike, FetchResponse, MeResult, PostedMessage, PushSubscriptionData, VerifyResult } from "./types.js";
+import type { CreatedToken, TokenInfo, TokenScope } from "../protocol/tokens.js";
 import { httpUrl } from "./urls.js";
 import type { ServerLimits } from "../protocol/text.js";
 
@@ -55,6 +56,25 @@ export class HttpApi {
 
   async unregisterPush(endpoint: string): Promise<void> {
     await this.request("DELETE", "/api/push/subscriptions", { endpoint });
+  }
+
+  /** `POST /auth/tokens` (a session only): the secret is in the answer, this once. */
+  async createToken(name: string, scope: TokenScope, expiresInDays: number | null): Promise<CreatedToken> {
+    return (await this.request("POST", "/auth/tokens", { name, scope, expires_in_days: expiresInDays })) as CreatedToken;
+  }
+
+  async listTokens(): Promise<TokenInfo[]> {
+    return ((await this.request("GET", "/auth/tokens")) as { tokens: TokenInfo[] }).tokens;
+  }
+
+  async revokeToken(id: string): Promise<void> {
+    await this.request("DELETE", `/auth/tokens/${encodeURIComponent(id)}`);
+  }
+
+  /** `POST /api/messages`: stored (or the original, `duplicate: true`) before it answers. */
+  async postMessage(content: string, clientMsgId: string, files: string[]): Promise<PostedMessage> {
+    const body = files.length > 0 ? { content, client_msg_id: clientMsgId, files } : { content, client_msg_id: clientMsgId };
+    return (await this.request("POST", "/api/messages", body)) as PostedMessage;
   }
 
   private async request(method: string, path: string, body?: unknown, authorize = true): Promise<unknown> {

@@ -5,6 +5,8 @@
  */
 export { RoomzClient } from "./client.js";
 export { RoomzError, type RoomzErrorCode, type ClientErrorCode } from "./errors.js";
+export { followStream, type FollowOptions } from "./event-stream.js";
+export type { TokenInfo, CreatedToken, TokenScope } from "../protocol/tokens.js";
 export type * from "./types.js";
 export type * from "../protocol/frames.js";
 export type { ServerLimits } from "../protocol/text.js";

@@ -123,6 +123,12 @@ export interface RoomzClientOptions {
   /** Session JWT sent as `Authorization: Bearer` (non-browser). Browsers use the httpOnly cookie. */
   session?: string | null;
   /**
+   * An access token (`rz_...`, PROTOCOL.md section 6) used instead of a session, for
+   * scripts and bots: sent as `Authorization: Bearer` on HTTP and the WebSocket (which
+   * needs scope `full`; `post()` needs `send`). Never reported through `onSession`.
+   */
+  token?: string | null;
+  /**
    * The WebSocket class to connect with; default globalThis.WebSocket (browsers, Bun,
    * Node 22+). Node 20 has none built in: pass the ws package's (`import WebSocket from "ws"`).
    */
@@ -141,6 +147,9 @@ export interface RoomzClientOptions {
   pingIntervalMs?: number;
   pingTimeoutMs?: number;
 }
+
+/** What `post()` answers: the stored message, and whether it was a repeat of an earlier post. */
+export type PostedMessage = ChatMessage & { duplicate: boolean };
 
 export interface VerifyResult {
   user: HttpUser;

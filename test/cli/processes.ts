@@ -22,10 +22,10 @@ export function roomzProcesses(serverOf: () => TestServer) {
     return { home, email, session };
   }
 
-  async function roomz(home: string, args: string[], stdin?: string): Promise<{ code: number; out: string; err: string }> {
+  async function roomz(home: string, args: string[], stdin?: string, env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
     const child = Bun.spawn([process.execPath, MAIN, ...args], {
       cwd: ROOT,
-      env: { ...process.env, HOME: home, ROOMZ_SERVER: undefined },
+      env: { ...process.env, HOME: home, ROOMZ_SERVER: undefined, ...env },
       stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
       stdout: "pipe",
       stderr: "pipe",

@@ -90,3 +90,42 @@ describe("roomz send and roomz listen", () => {
     expect(tooLong.err.length).toBeGreaterThan(10);
   });
 });
+
+describe("access tokens from the terminal", () => {
+  test("token create/list/revoke with the cached session; send with ROOMZ_TOKEN, listen with --token (a read token, over the stream)", async () => {
+    const { home } = await signedInHome();
+    const at = ["--server", server.url];
+    const created = await roomz(home, ["token", "create", "nightly", "backup", "--scope", "send", "--expires", "30", ...at]);
+    expect(created.code).toBe(0);
+    const sendToken = created.out.trim();
+    expect(sendToken).toMatch(/^rz_[A-Za-z0-9_-]{43}$/);
+    expect(created.err).toContain('Token "nightly backup"');
+    const readToken = (await roomz(home, ["token", "create", "reader", "--scope=read", ...at])).out.trim();
+    const listed = await roomz(home, ["token", "list", ...at]);
+    expect(listed.code).toBe(0);
+    expect(listed.out.split("\n").filter(Boolean)).toHaveLength(2);
+    expect(listed.out).toContain('"nightly backup"');
+    expect(listed.out).not.toContain(sendToken);
+
+    const tokenHome = tempDir("roomz-home-"); // no cached session: the token alone
+    const listener = listen(tokenHome, ["--json", "--token", readToken]);
+    try {
+      await until(() => listener.stderr().includes(`Connected to ${server.url}.`), "listen --token to connect");
+      expect(await roomz(tokenHome, ["send", ...at, "backup", "done"], undefined, { ROOMZ_TOKEN: sendToken })).toMatchObject({ code: 0, err: "" });
+      expect((await roomz(tokenHome, ["send", ...at, `--token=${sendToken}`], "from stdin\n")).code).toBe(0);
+      await until(() => listener.messages.length === 2, "two messages on listen --token");
+      expect(listener.messages.map((m) => [m.content, m.user.display_name])).toEqual([["backup done", "nightly backup"], ["from stdin", "nightly backup"]]);
+    } finally {
+      listener.child.kill();
+    }
+    const id = listed.out.split("\n").find((line) => line.includes('"nightly backup"'))!.split(" ")[0];
+    expect((await roomz(home, ["token", "revoke", id, ...at])).code).toBe(0);
+    const refused = await roomz(tokenHome, ["send", ...at, "after revoke"], undefined, { ROOMZ_TOKEN: sendToken });
+    expect(refused.code).toBe(3);
+    expect(refused.err).toContain("refused the access token");
+    expect((await roomz(tokenHome, ["send", ...at, "no session"], undefined, { ROOMZ_TOKEN: readToken })).code).toBe(1);
+    expect((await roomz(home, ["token", "create", ...at])).code).toBe(2);
+    expect((await roomz(home, ["token", "create", "x", "--scope", "admin", ...at])).code).toBe(2);
+    expect((await roomz(tokenHome, ["token", "list", ...at])).code).toBe(3);
+  }, 30000);
+});

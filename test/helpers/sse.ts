@@ -22,10 +22,10 @@ export class SseClient {
     private readonly abort: AbortController,
   ) {}
 
-  /** Opens the stream; resolves once the answer's head is in (any status: read `response`). */
-  static async open(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+  /** Opens the stream; resolves once the answer's head is in (any status: read `response`). `init`: e.g. Bun's `tls`. */
+  static async open(url: string, headers: Record<string, string> = {}, init: object = {}): Promise<SseClient> {
     const abort = new AbortController();
-    const response = await fetch(url, { headers, signal: abort.signal });
+    const response = await fetch(url, { ...init, headers, signal: abort.signal });
     const client = new SseClient(response, abort);
     if (response.ok && response.body) void client.read(response.body);
     return client;

@@ -76,6 +76,15 @@ for (const v of VARIANTS) {
       await screenshot(page, `chat-devices-${v.name}`);
       await page.locator("details.side > summary").click();
     }
+    // Attachments waiting in the composer (issue 16's part of the page).
+    await page.getByLabel("Attach files").setInputFiles([
+      { name: "roomz-icon.png", mimeType: "image/png", buffer: readFileSync(join(ROOT, "web/public/icons/icon-192.png")) },
+      { name: "budget.csv", mimeType: "text/csv", buffer: Buffer.from("a,b\n1,2\n") },
+    ]);
+    await page.locator(".composer").getByText("budget.csv").waitFor();
+    await page.waitForTimeout(300);
+    await expectNoViolations(page, `attachments in the composer ${v.name}`);
+    await screenshot(page, `chat-attaching-${v.name}`);
     await page.getByText("Go to…").click();
     await expectNoViolations(page, `jump menu ${v.name}`);
     await page.keyboard.press("Escape");

@@ -7,6 +7,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { s1All, s2, s3, s4, s5, s6, type Ctx } from "./scenarios";
+import { s7 } from "./http-api";
 import { machine, report } from "./lib/report";
 import { BENCH, ROOT, type TargetName } from "./lib/targets";
 
@@ -16,7 +17,7 @@ const opt = (name: string) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(name + "="))?.split("=")[1];
 };
-const only = new Set((opt("--only") ?? "S1,S2,S3,S4,S5,S6").toUpperCase().split(","));
+const only = new Set((opt("--only") ?? "S1,S2,S3,S4,S5,S6,S7").toUpperCase().split(","));
 const haveRoomz = existsSync(join(ROOT, "src/main.ts"));
 let targets = (opt("--targets") ?? "roomz,bun,socketio").split(",") as TargetName[];
 if (!haveRoomz && targets.includes("roomz")) {
@@ -100,6 +101,9 @@ await phase("S5", async () => {
 });
 await phase("S6", async () => {
   if (targets.includes("roomz")) keep(await s6(ctx));
+});
+await phase("S7", async () => {
+  if (targets.includes("roomz")) keep(await s7(ctx));
 });
 
 const md = report(date, argv.join(" ") + (preload ? ` (Roomz with --preload ${preload})` : ""), recs);

@@ -68,6 +68,9 @@ export function report(date: string, args: string, recs: Rec[]): string {
     const h = (s: Rec) => `p50 ${s.p50} / p99 ${s.p99}`;
     L.push(`| S6 1,000,000 messages in one channel | ms | history newest 50: ${h(r6.historyNewest50)}; random 50: ${h(r6.historyRandom50)}; random 200: ${h(r6.historyRandom200)}; since (recent, ~${r6.sinceRecent.avgMessages} msgs) connect→history: ${h(r6.sinceRecent)} (of which authenticated→history ${r6.sinceRecent.replayMs ? h(r6.sinceRecent.replayMs) : "—"}); since (old, 500 msgs) connect→history: ${h(r6.sinceOld)} (authenticated→history ${r6.sinceOld.replayMs ? h(r6.sinceOld.replayMs) : "—"}) | — | ${r6.bunConnectMs ? `connect→first frame: ${h(r6.bunConnectMs)}` : "—"} | — | p99 < 5 ms | | ${verdict} |`);
   }
+  const r7 = get("S7", "roomz");
+  if (r7)
+    L.push(`| S7 HTTP API: server CPU per message, POST /api/messages (token) vs a WebSocket message; memory per open /api/stream | µs/message; KB/stream | POST ${r7.httpUsPerMessage}, WebSocket ${r7.wsUsPerMessage} (${r7.ratio}×); ${r7.kbPerStream} KB per stream (${r7.streams} open) | — | — | measured | | — |`);
   for (const [target, what] of [["roomz-redis", "Redis"], ["roomz-cluster", "a Redis Cluster of three primaries"]]) {
     const rr1 = get("S1", target), rr4 = get("S4", target);
     if (rr1 || rr4)

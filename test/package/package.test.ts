@@ -58,7 +58,7 @@ describe("the roomz package", () => {
     expect(paths.filter((p) => p.startsWith("dist/lib/protocol/"))).toEqual([
       "dist/lib/protocol/file-info.d.ts", "dist/lib/protocol/file-info.js",
       "dist/lib/protocol/frames.d.ts", "dist/lib/protocol/frames.js", "dist/lib/protocol/problems.d.ts", "dist/lib/protocol/problems.js",
-      "dist/lib/protocol/text.d.ts", "dist/lib/protocol/text.js",
+      "dist/lib/protocol/text.d.ts", "dist/lib/protocol/text.js", "dist/lib/protocol/tokens.d.ts", "dist/lib/protocol/tokens.js",
     ]);
     console.log(`tarball: ${packed.filename}, ${packed.entryCount} files, ${packed.size} bytes packed, ${packed.unpackedSize} unpacked`);
   }, 120_000);

@@ -1,5 +1,6 @@
 /**
- * `roomz backup` and `roomz restore` carry the uploaded files (PROTOCOL.md section 5):
+ * `roomz backup` and `roomz restore` carry the uploaded files (PROTOCOL.md section 5;
+ * the embedded store's, so this server runs embedded even in a ROOMZ_TEST_ENGINE=redis run):
  * backed up while the server runs, restored with the server stopped into a data directory
  * whose files were lost, and then served again byte for byte.
  */
@@ -17,7 +18,7 @@ afterAll(async () => {
 
 test("a backup holds the files' bytes; after losing them, a restore serves them again, byte for byte", async () => {
   const dataDir = tempDir("roomz-files-backup-");
-  const server = await startServer({ dataDir, env: { ALLOWED_EMAILS: "alice@example.com", JWT_SECRET_KEY: undefined } });
+  const server = await startServer({ dataDir, env: { ALLOWED_EMAILS: "alice@example.com", JWT_SECRET_KEY: undefined, REDIS_URL: undefined } });
   servers.push(server);
   const jwt = await signIn(server, "alice@example.com");
   const big = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => (i * 13) % 256);

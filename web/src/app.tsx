@@ -6,7 +6,7 @@ import { Chat } from "./views/chat";
 import { Loading, SignIn, Unreachable } from "./views/sign-in";
 
 export function App() {
-  const { state, actions, uploads } = useStore();
+  const { state, actions, uploads, tokens } = useStore();
   onMount(() => void actions.load());
   // Unread messages of the other devices: in the title and on the favicon.
   createEffect(() => showUnread(state.phase === "chat" ? state.chat.unseen : 0));
@@ -23,7 +23,7 @@ export function App() {
         <Unreachable onRetry={() => void actions.load()} />
       </Match>
       <Match when={state.phase === "chat"}>
-        <Chat chat={state.chat} actions={actions} uploads={uploads} maxMessageLength={state.limits.max_message_length} />
+        <Chat chat={state.chat} actions={actions} uploads={uploads} tokens={tokens} maxMessageLength={state.limits.max_message_length} />
       </Match>
     </Switch>
   );

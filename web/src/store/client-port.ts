@@ -6,6 +6,7 @@ import type { AuthenticatedData, ChatMessage, MessageAck, ServerLimits } from ".
 import type { ConnectionState, ConnectionStatus, MeResult, RestoredSend, RoomzEvents, StopCode, UploadOptions } from "../../../src/client/types";
 import type { FileInfo } from "../../../src/protocol/file-info";
 import type { PushApi } from "../lib/web-push";
+import type { CreatedToken, TokenInfo, TokenScope } from "../../../src/protocol/tokens";
 
 export type { ConnectionState, ConnectionStatus, StopCode };
 
@@ -20,6 +21,9 @@ export interface ChatClient extends PushApi {
   setDisplayName(name: string | null): Promise<string | null>;
   history(options: { before?: number; limit?: number }): Promise<{ messages: ChatMessage[]; has_more: boolean }>;
   logout(): Promise<unknown>;
+  listTokens(): Promise<TokenInfo[]>;
+  createToken(name: string, scope: TokenScope, expiresInDays: number | null): Promise<CreatedToken>;
+  revokeToken(id: string): Promise<void>;
   logoutAll(): Promise<unknown>;
   close(): void;
   /** The highest seq this client has seen (the channel's head once connected). */

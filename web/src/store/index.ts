@@ -13,6 +13,7 @@ import { createPresenceActions } from "./presence";
 import { createSessionActions } from "./session";
 import { initialState } from "./state";
 import { createTabSignals } from "./tabs";
+import { createTokens } from "./tokens";
 
 export type { AppState, ChatState, Notice, Outgoing, SignInState } from "./state";
 
@@ -100,7 +101,7 @@ export function createAppStore(client: ChatClient, hooks: StoreHooks = {}) {
     setName: presence.setName,
     dismissBanner: () => setState("chat", "banner", null),
   };
-  return { state, actions, uploads: createUploads(client) };
+  return { state, actions, uploads: createUploads(client), tokens: createTokens(client) };
 }
 
 export type AppStore = ReturnType<typeof createAppStore>;

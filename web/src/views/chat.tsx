@@ -2,6 +2,8 @@
 import { Show, createSignal, onCleanup } from "solid-js";
 import type { ChatState } from "../store";
 import type { Uploads } from "../store/uploads";
+import type { TokensStore } from "../store/tokens";
+import { TokensSection } from "./tokens";
 import { Composer } from "./composer";
 import { ConnectionIndicator } from "./connection-indicator";
 import { Devices } from "./devices";
@@ -39,7 +41,7 @@ function createWide() {
   return wide;
 }
 
-export function Chat(props: { chat: ChatState; actions: ChatActions; maxMessageLength: number; uploads: Uploads }) {
+export function Chat(props: { chat: ChatState; actions: ChatActions; maxMessageLength: number; uploads: Uploads; tokens: TokensStore }) {
   const a = props.actions;
   const wide = createWide();
   const away = () => !props.chat.atBottom || props.chat.history.hasNewer;
@@ -108,6 +110,7 @@ export function Chat(props: { chat: ChatState; actions: ChatActions; maxMessageL
           />
           <div class="side-extra">
             <NotificationsToggle />
+            <TokensSection tokens={props.tokens} />
             <LogoutEverywhere email={props.chat.email} onConfirm={a.logoutAll} />
           </div>
         </aside>

@@ -122,17 +122,16 @@ function TokenList(props: { tokens: TokensStore }) {
           </tbody>
         </table>
       </Show>
-      <ConfirmDialog
-        open={revoking() !== null}
-        title="Revoke this token?"
-        confirmLabel="Revoke"
-        onConfirm={() => void props.tokens.revoke(revoking()!.id)}
-        onClose={() => setRevoking(null)}
-      >
-        <p>
-          Scripts using <strong>{revoking()?.name}</strong> stop working at once, and its connections close.
-        </p>
-      </ConfirmDialog>
+      {/* Mounted only while asked: ConfirmDialog's ids are fixed, and the panel has another. */}
+      <Show when={revoking()}>
+        {(target) => (
+          <ConfirmDialog open title="Revoke this token?" confirmLabel="Revoke" onConfirm={() => void props.tokens.revoke(target().id)} onClose={() => setRevoking(null)}>
+            <p>
+              Scripts using <strong>{target().name}</strong> stop working at once, and its connections close.
+            </p>
+          </ConfirmDialog>
+        )}
+      </Show>
     </>
   );
 }

@@ -34,26 +34,27 @@ function CreateForm(props: { tokens: TokensStore }) {
   };
   return (
     <form class="token-create" onSubmit={submit}>
-      <label>
-        Name
-        <input ref={name} required maxLength={50} placeholder="nightly backup" autocomplete="off" />
-      </label>
-      <label>
-        May
-        <select value={scope()} onChange={(e) => setScope(e.currentTarget.value as TokenScope)}>
+      {/* Labels by `for`, not wrapping: a wrapping label's name would take in the options' text. */}
+      <div class="field">
+        <label for="token-name">Name</label>
+        <input id="token-name" ref={name} required maxLength={50} placeholder="nightly backup" autocomplete="off" />
+      </div>
+      <div class="field">
+        <label for="token-scope">May</label>
+        <select id="token-scope" value={scope()} onChange={(e) => setScope(e.currentTarget.value as TokenScope)}>
           <option value="send">post messages (send)</option>
           <option value="read">read messages (read)</option>
           <option value="full">both, and connect (full)</option>
         </select>
-      </label>
-      <label>
-        Expires
-        <select value={days()} onChange={(e) => setDays(e.currentTarget.value)}>
+      </div>
+      <div class="field">
+        <label for="token-expires">Expires</label>
+        <select id="token-expires" value={days()} onChange={(e) => setDays(e.currentTarget.value)}>
           <option value="30">in 30 days</option>
           <option value="365">in a year</option>
           <option value="never">never</option>
         </select>
-      </label>
+      </div>
       <button type="submit" class="primary" disabled={props.tokens.state.busy}>
         Create token
       </button>

@@ -13,7 +13,8 @@ import { rawUpgrade } from "../helpers/upgrade";
 import { within } from "../helpers/wait";
 import { WsClient } from "../helpers/ws-client";
 import { bearer, createToken, postMessage, revokeToken } from "../api/support";
-import { freshUser, startCluster, type Cluster } from "./support";
+import { until } from "../helpers/wait";
+import { freshUser, healthStatus, startCluster, type Cluster } from "./support";
 
 let cluster: Cluster;
 const secrets: string[] = [];
@@ -101,4 +102,21 @@ describe("tokens on two instances", () => {
     for (const secret of secrets) expect(dump.includes(secret.slice(3))).toBe(false);
     for (const server of cluster.servers) for (const secret of secrets) expect(server.output.includes(secret.slice(3))).toBe(false);
   });
+
+  test("while Redis is unreachable: POST /api/messages (session or token) is 503 unavailable, the stream refuses with 503; both recover", async () => {
+    const [a] = cluster.servers;
+    const { jwt, token } = await tokenOnA("full");
+    await cluster.redis.stop("SIGKILL");
+    try {
+      await until(async () => (await healthStatus(a)) === 503, "503 from /healthz", 10_000);
+      await expectProblem(await postMessage(a, jwt, "while down"), 503, "unavailable", "/api/messages");
+      await expectProblem(await postMessage(a, token.token, "while down"), 503, "unavailable", "/api/messages");
+      await expectProblem(await fetch(`${a.url}/api/stream`, { headers: bearer(jwt) }), 503, "unavailable", "/api/stream");
+    } finally {
+      await cluster.redis.start();
+    }
+    await until(async () => (await healthStatus(a)) === 200, "recovery", 20_000);
+    // The test's redis-server keeps nothing across a SIGKILL (the token is gone with it); the session is a signed JWT.
+    expect((await postMessage(a, jwt, "after recovery")).status).toBe(201);
+  }, 60000);
 });

@@ -85,6 +85,15 @@ for (const v of VARIANTS) {
     await page.waitForTimeout(300);
     await expectNoViolations(page, `attachments in the composer ${v.name}`);
     await screenshot(page, `chat-attaching-${v.name}`);
+    // The Tokens page (issue 15), from the side panel.
+    await page.locator("details.side").evaluate((d) => ((d as HTMLDetailsElement).open = true));
+    await page.getByRole("button", { name: "Access tokens" }).click();
+    const tokens = page.getByRole("dialog", { name: "Access tokens" });
+    await tokens.waitFor();
+    await expectNoViolations(page, `tokens page ${v.name}`);
+    await screenshot(page, `tokens-${v.name}`);
+    await page.keyboard.press("Escape");
+    await tokens.waitFor({ state: "hidden" });
     await page.getByText("Go to…").click();
     await expectNoViolations(page, `jump menu ${v.name}`);
     await page.keyboard.press("Escape");

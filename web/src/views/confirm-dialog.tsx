@@ -2,7 +2,7 @@
  * A yes/no question in a native modal <dialog>: the browser traps focus inside it, Escape
  * cancels, and focus returns to what opened it. The safe answer has the focus first.
  */
-import { createEffect, type JSX } from "solid-js";
+import { createEffect, createUniqueId, type JSX } from "solid-js";
 
 export interface ConfirmDialogProps {
   open: boolean;
@@ -15,15 +15,17 @@ export interface ConfirmDialogProps {
 
 export function ConfirmDialog(props: ConfirmDialogProps) {
   let dialog!: HTMLDialogElement;
+  // Several dialogs may be mounted at once (log out everywhere, revoke a token): ids of their own.
+  const id = createUniqueId();
   createEffect(() => {
     if (props.open && !dialog.open) dialog.showModal();
     else if (!props.open && dialog.open) dialog.close();
   });
   return (
-    <dialog ref={dialog} class="confirm" aria-labelledby="confirm-title" aria-describedby="confirm-body" onClose={() => props.onClose()}>
+    <dialog ref={dialog} class="confirm" aria-labelledby={`${id}-title`} aria-describedby={`${id}-body`} onClose={() => props.onClose()}>
       <form method="dialog">
-        <h2 id="confirm-title">{props.title}</h2>
-        <div id="confirm-body">{props.children}</div>
+        <h2 id={`${id}-title`}>{props.title}</h2>
+        <div id={`${id}-body`}>{props.children}</div>
         <div class="row confirm-actions">
           <button type="submit" value="cancel" autofocus>
             Cancel

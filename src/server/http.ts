@@ -4,7 +4,7 @@
  * error, wrong methods and unknown /auth paths included, is a problem document.
  */
 import { Elysia } from "elysia";
-import type { Store } from "../engine";
+import { EngineUnavailable, type Store } from "../engine";
 import type { ServerLimits } from "../protocol";
 import type { Config } from "./config";
 import type { MagicLinks } from "./magic-links";
@@ -55,8 +55,12 @@ export function createHttpApp(deps: HttpDeps) {
     .onError(({ code, request, error }) => {
       const path = pathOf(request);
       if (code === "NOT_FOUND") return problem("not_found", `Nothing is at ${path}.`, path);
-      log.error(`request ${request.method} ${path} failed: ${describeError(error)}`);
       metrics.unavailable("http");
+      // The store being unreachable (a session or token check, say) is already logged
+      // once by its link; each request it refuses is not an error of its own.
+      if (error instanceof EngineUnavailable)
+        return problem("unavailable", "The message store can't be reached right now; try again shortly.", path, { "retry-after": "2" });
+      log.error(`request ${request.method} ${path} failed: ${describeError(error)}`);
       return problem("unavailable", "The server could not handle this request; try again shortly.", path);
     })
     .post(

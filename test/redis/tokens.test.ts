@@ -109,9 +109,14 @@ describe("tokens on two instances", () => {
     await cluster.redis.stop("SIGKILL");
     try {
       await until(async () => (await healthStatus(a)) === 503, "503 from /healthz", 10_000);
-      await expectProblem(await postMessage(a, jwt, "while down"), 503, "unavailable", "/api/messages");
-      await expectProblem(await postMessage(a, token.token, "while down"), 503, "unavailable", "/api/messages");
+      for (const credential of [jwt, token.token]) {
+        const refused = await postMessage(a, credential, "while down");
+        expect(refused.headers.get("retry-after")).toBe("2");
+        await expectProblem(refused, 503, "unavailable", "/api/messages");
+      }
       await expectProblem(await fetch(`${a.url}/api/stream`, { headers: bearer(jwt) }), 503, "unavailable", "/api/stream");
+      // Redis being down is logged by its link; the requests it refuses add no error lines.
+      expect(a.output).not.toMatch(/error .*request POST \/api\/messages failed/);
     } finally {
       await cluster.redis.start();
     }

@@ -72,7 +72,8 @@ export type ControlEvent =
   | { kind: "session_revoked"; jti: string }
   | { kind: "user_sessions_ended"; email: string }
   | { kind: "token_revoked"; tokenId: string }
-  | { kind: "channel_rewound"; channel: string };
+  | { kind: "channel_rewound"; channel: string }
+  | { kind: "push_subscriptions_changed"; email: string };
 
 /**
  * How the engine hands work back to the server: one handler, given when the store is

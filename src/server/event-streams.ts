@@ -88,7 +88,7 @@ export class EventStreams {
     else if (event.kind === "token_revoked") this.registry.closeSession(tokenCredential(event.tokenId), CLOSE.sessionEnded, "token revoked");
     else if (event.kind === "user_sessions_ended") this.registry.closeUserSessions(event.email, CLOSE.sessionEnded, "logged out everywhere");
     // The client resumes with Last-Event-ID, above the store's tip now, so it gets a reset.
-    else this.registry.closeUser(emailOf(event.channel), CLOSE.goingAway, "message store restored");
+    else if (event.kind === "channel_rewound") this.registry.closeUser(emailOf(event.channel), CLOSE.goingAway, "message store restored");
   }
 
   closeAll(): void {

@@ -84,6 +84,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   );
   let sockets: SocketProtocol | null = null;
   let streams: EventStreams | null = null;
+  let pushes: PushSender | null = null;
   // The path of a message back from the engine: stored messages go straight to this
   // process's sockets and event streams, presence frames to its sockets; session and
   // token ends to both.
@@ -96,12 +97,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
     control: (event) => {
       sockets?.control(event);
       streams?.control(event);
+      pushes?.control(event);
     },
     forgotten: (channel, connectionId, remaining) => sockets?.forgotten(channel, connectionId, remaining),
   });
   const sessions = new Sessions(config, store.auth, allowList, metrics);
   const links = new MagicLinks(config, store.auth, allowList, createEmailSender(config), metrics);
-  const pushes = new PushSender(config, store, metrics);
+  pushes = new PushSender(config, store, metrics);
   const tokens = new Tokens(store.tokens, store.engine);
   const auth = new RequestAuth(sessions, tokens, allowList, metrics);
   sockets = new SocketProtocol(config, store, auth, metrics, fanout, pushes, () => draining);
@@ -207,7 +209,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await server!.stop(false);
       clearTimeout(forced);
       await sweeper.close();
-      pushes.close();
+      pushes?.close();
       await store.close();
       metricsServer?.stop(true);
       log.info("stopped");

@@ -52,7 +52,7 @@ export class SocketProtocol {
     else if (event.kind === "token_revoked") this.registry.closeSession(tokenCredential(event.tokenId), CLOSE.sessionEnded, "token revoked");
     else if (event.kind === "user_sessions_ended") this.registry.closeUserSessions(event.email, CLOSE.sessionEnded, "logged out everywhere");
     // 1001: the client resumes with `since`, above the store's tip now, so its replay resets.
-    else this.registry.closeUser(emailOf(event.channel), CLOSE.goingAway, "message store restored; resume");
+    else if (event.kind === "channel_rewound") this.registry.closeUser(emailOf(event.channel), CLOSE.goingAway, "message store restored; resume");
   }
 
   /** A connection of a dead instance was forgotten: its user's other connections hear it leave. */

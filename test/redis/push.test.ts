@@ -43,3 +43,18 @@ test("each message is pushed once, by the instance that accepted it", async () =
   onOne.close();
   onTwo.close();
 });
+
+test("an instance that found the user without subscriptions pushes to one saved through the other instance, from the next message on", async () => {
+  const [one, two] = cluster.servers;
+  const email = freshUser();
+  const [jwtA, jwtB] = [await signIn(one, email), await signIn(two, email)];
+  const onOne = await WsClient.connect(one.wsUrl, { jwt: jwtA });
+  // Instance one reads the user's subscriptions for this message, finds none, and remembers that.
+  await onOne.sendMessage("before any subscription");
+  await onOne.sendMessage("still none");
+  const phone = await subscribed(two, service, jwtB);
+  const after = await onOne.sendMessage("after the subscription");
+  const [pushed] = await service.waitFor(phone.json.endpoint, 1);
+  expect((phone.decrypt(pushed.body) as { seq: number }).seq).toBe(after.seq);
+  onOne.close();
+});

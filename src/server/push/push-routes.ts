@@ -12,6 +12,7 @@ import { json, problem } from "../problem";
 import { guardedBody, methodNotAllowed, noParse, parseJson, pathOf } from "../route-kit";
 import type { Sessions } from "../sessions";
 import { checkEndpoint } from "./endpoint-policy";
+import type { PushSender } from "./push-sender";
 import { parseEndpointOnly, parseSubscription } from "./subscription-input";
 
 export interface PushRouteDeps {
@@ -19,9 +20,10 @@ export interface PushRouteDeps {
   store: Store;
   sessions: Sessions;
   metrics: Metrics;
+  pushes: Pick<PushSender, "subscriptionsChanged">;
 }
 
-export function pushRoutes({ config, store, sessions, metrics }: PushRouteDeps) {
+export function pushRoutes({ config, store, sessions, metrics, pushes }: PushRouteDeps) {
   async function register(request: Request): Promise<Response> {
     const body = await guardedBody(config, metrics, request);
     if (body instanceof Response) return body;
@@ -37,6 +39,7 @@ export function pushRoutes({ config, store, sessions, metrics }: PushRouteDeps) 
     const record = { ...input.value, jti: claims.jti, sessionVersion: claims.ver, sessionExpiresAt: claims.exp * 1000, createdAt };
     if (!(await store.push.savePushSubscription(claims.email, record, PUSH_MAX_SUBSCRIPTIONS)))
       return problem("rate_limited", `You already have ${PUSH_MAX_SUBSCRIPTIONS} devices with notifications on; turn them off on one you no longer use.`, path);
+    await pushes.subscriptionsChanged(claims.email);
     return json({ endpoint: record.endpoint, device: record.device, created_at: new Date(createdAt).toISOString() }, 201);
   }
 

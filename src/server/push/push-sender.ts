@@ -8,7 +8,7 @@
  * costs at most the queue's memory; what does not fit is dropped and counted.
  */
 import webPush from "web-push";
-import type { PushSubscriptionRecord, Store } from "../../engine";
+import type { ControlEvent, PushSubscriptionRecord, Store } from "../../engine";
 import { PUSH_TTL_SECONDS, pushPayload, type ChatMessage } from "../../protocol";
 import { log } from "../../log";
 import type { Config } from "../config";
@@ -23,12 +23,23 @@ const QUEUE_LIMIT = 2_000;
 const CONCURRENCY = 8;
 /** A push service that has not answered by then has failed this push. */
 const REQUEST_TIMEOUT_MS = 10_000;
+/** Users remembered as having no subscription; past this many the memory starts over. */
+const WITHOUT_SUBSCRIPTIONS_LIMIT = 100_000;
 
 export class PushSender {
   private queue = new WorkQueue(QUEUE_LIMIT, CONCURRENCY, "push");
   /** Aborts the requests in flight at shutdown, so a hanging push service can't hold the process. */
   private stopping = new AbortController();
   private vapidHeaders: VapidHeaders;
+  /**
+   * Users whose subscriptions were read and found empty. Most users have none, and a
+   * store read per message (a Redis round trip with REDIS_URL) cost S1 a third of its
+   * rate (bench/results/findings.md); a change on any instance forgets the user here
+   * (`push_subscriptions_changed`), so a new subscription is pushed to at once.
+   */
+  private withoutSubscriptions = new Set<string>();
+  /** Counts changes heard, so a read that raced one is not remembered. */
+  private changesHeard = 0;
 
   constructor(
     private config: Config,
@@ -43,8 +54,28 @@ export class PushSender {
    * waits. `senderJti` is the sending session's (null for senders without one).
    */
   messageStored(email: string, message: ChatMessage, senderJti: string | null): void {
+    if (this.withoutSubscriptions.has(email)) return;
     const body = JSON.stringify(pushPayload(message, message.files.map((file) => file.name)));
     if (!this.queue.offer(() => this.fanOut(email, body, senderJti))) this.metrics.pushed("dropped");
+  }
+
+  /** Every instance hears of a subscription saved or deleted anywhere (`subscriptionsChanged`). */
+  control(event: ControlEvent): void {
+    if (event.kind !== "push_subscriptions_changed") return;
+    this.changesHeard++;
+    this.withoutSubscriptions.delete(event.email);
+  }
+
+  /** Tells every instance, this one included, that the user's subscriptions changed. */
+  async subscriptionsChanged(email: string): Promise<void> {
+    this.changesHeard++;
+    this.withoutSubscriptions.delete(email);
+    await this.store.engine.control({ kind: "push_subscriptions_changed", email });
+  }
+
+  private rememberWithout(email: string): void {
+    if (this.withoutSubscriptions.size >= WITHOUT_SUBSCRIPTIONS_LIMIT) this.withoutSubscriptions.clear();
+    this.withoutSubscriptions.add(email);
   }
 
   /** Stops taking work; what was waiting is dropped (and counted), what was in flight is cut. */
@@ -54,8 +85,12 @@ export class PushSender {
   }
 
   private async fanOut(email: string, body: string, senderJti: string | null): Promise<void> {
+    const changesBefore = this.changesHeard;
     const subscriptions = await this.store.push.pushSubscriptions(email);
-    if (subscriptions.length === 0) return;
+    if (subscriptions.length === 0) {
+      if (this.changesHeard === changesBefore) this.rememberWithout(email);
+      return;
+    }
     const version = await this.store.auth.sessionVersion(email);
     for (const subscription of subscriptions) {
       if (subscription.jti === senderJti) continue; // the sending browser already shows it

@@ -3,15 +3,9 @@ import type { Database } from "bun:sqlite";
 import type { FileInfo } from "../../protocol";
 import type { AddFileResult, FileRecord, FileStore, RemovedFile } from "../file-store";
 
-interface FileRow {
-  id: string;
+/** The wire shape plus who owns it and when it came. */
+interface FileRow extends FileInfo {
   email: string;
-  name: string;
-  type: string;
-  size: number;
-  sha256: string;
-  width: number | null;
-  height: number | null;
   created_at: number;
 }
 

@@ -9,26 +9,24 @@
  *
  * Over 250 lines: it is the connection's one state machine (open, sync, close, retry,
  * halt), whose transitions must be read together; what it drives lives beside it (link,
- * sync, outbox, sequencer, presence, backoff, reasons).
+ * sync, outbox, sequencer, presence, backoff, reasons). The plain HTTP calls, which leave
+ * the connection alone, are in its base class (http-client.ts).
  */
 import type { AuthenticatedData, ChatMessage, ConnectionInfo, HistoryAck, MessageAck, ReplayData, ServerFrame } from "../protocol/frames.js";
 import { Backoff } from "./backoff.js";
 import { Emitter } from "./emitter.js";
 import { clientError, RoomzError } from "./errors.js";
-import { HttpApi } from "./http-api.js";
+import { RoomzHttpClient } from "./http-client.js";
 import { randomId } from "./ids.js";
 import { Link, LinkClosed } from "./link.js";
 import { closeReason, STOP_REASONS, STOPPED_ANSWERING } from "./reasons.js";
 import { CLOSE } from "../protocol/problems.js";
-import type { ServerLimits } from "../protocol/text.js";
 import { Outbox } from "./outbox.js";
 import * as presence from "./presence.js";
 import { Sequencer } from "./sequencer.js";
 import { headSeq, withGapFilled } from "./sync.js";
-import type { ConnectionState, FetchLike, FetchResponse, MeResult, PendingSend, PostedMessage, PushSubscriptionData, RestoredSend, RoomzClientOptions, RoomzEvents, StopCode, UploadOptions, VerifyResult, WebSocketConstructor } from "./types.js";
-import type { CreatedToken, TokenInfo, TokenScope } from "../protocol/tokens.js";
-import { normalizeServer, wsUrl } from "./urls.js";
-import { downloadFile, fileUrl, uploadFile } from "./uploads.js";
+import type { ConnectionState, MeResult, PendingSend, RestoredSend, RoomzClientOptions, RoomzEvents, StopCode, UploadOptions, VerifyResult, WebSocketConstructor } from "./types.js";
+import { wsUrl } from "./urls.js";
 import type { FileInfo } from "../protocol/file-info.js";
 
 /** A connection that stayed synced this long starts the next backoff from the beginning. */
@@ -39,13 +37,8 @@ interface Resume {
   epoch: string;
 }
 
-export class RoomzClient {
-  private readonly server: string;
-  private session: string | null;
+export class RoomzClient extends RoomzHttpClient {
   /** The access token this client was made with (then `session` holds it too), or null. */
-  private readonly token: string | null;
-  private readonly http: HttpApi;
-  private readonly fetchImpl: FetchLike;
   private readonly WebSocketImpl: WebSocketConstructor | undefined;
   private readonly emitter = new Emitter<RoomzEvents>();
   private readonly sequencer = new Sequencer((message) => this.emitter.emit("message", message));
@@ -66,11 +59,7 @@ export class RoomzClient {
   private _epoch: string | null = null;
 
   constructor(private readonly options: RoomzClientOptions) {
-    this.server = normalizeServer(options.server);
-    this.token = options.token ?? null;
-    this.session = this.token ?? options.session ?? null;
-    this.fetchImpl = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
-    this.http = new HttpApi(this.server, this.fetchImpl, () => this.session);
+    super(options);
     // Looked up once, here; a runtime without one learns so from connect(), as a RoomzError.
     this.WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     this.backoff = new Backoff(options.reconnect?.baseMs, options.reconnect?.maxMs);
@@ -95,10 +84,6 @@ export class RoomzClient {
     return this.emitter.on(event, handler);
   }
 
-  async requestMagicLink(email: string): Promise<void> {
-    await this.http.requestMagicLink(email);
-  }
-
   /** Exchanges a magic-link token for a session, keeps it, and reports it through onSession. */
   async verifyToken(token: string): Promise<VerifyResult> {
     const result = await this.http.verifyToken(token.trim());
@@ -115,24 +100,6 @@ export class RoomzClient {
       if (error instanceof RoomzError && error.code === "unauthenticated") this.dropSession();
       throw error;
     }
-  }
-
-  /** The limits the server was configured with (message length, frame size, rate). */
-  limits(): Promise<ServerLimits> {
-    return this.http.limits();
-  }
-
-  /** Web Push (PROTOCOL.md section 8): the server's VAPID key, and this browser's subscription. */
-  pushKey(): Promise<string> {
-    return this.http.pushKey();
-  }
-
-  registerPush(subscription: PushSubscriptionData, device: string): Promise<void> {
-    return this.http.registerPush(subscription, device);
-  }
-
-  unregisterPush(endpoint: string): Promise<void> {
-    return this.http.unregisterPush(endpoint);
   }
 
   /** Resolves on the first `authenticated` (once synced); then keeps the connection alive. */
@@ -160,29 +127,11 @@ export class RoomzClient {
     return this.queueMessage(pending);
   }
 
-  /** Uploads a file (`POST /api/files`, streamed); it stays unsent until a message names it. */
-  uploadFile(body: unknown, options: UploadOptions): Promise<FileInfo> {
-    return uploadFile(this.server, this.fetchImpl, this.session, body, options);
-  }
-
   /** Uploads a file and sends it in a message with `caption` (may be empty). */
   async sendFile(body: unknown, options: UploadOptions & { caption?: string; clientMsgId?: string }): Promise<{ file: FileInfo; ack: MessageAck }> {
     const file = await this.uploadFile(body, options);
     const ack = await this.send(options.caption ?? "", options.clientMsgId, [file.id]);
     return { file, ack };
-  }
-
-  /**
-   * Reads a file (the fetch answer, its body streaming). Type it as your runtime's
-   * Response: `client.downloadFile<Response>(file)`.
-   */
-  downloadFile<R extends FetchResponse = FetchResponse>(file: Pick<FileInfo, "id" | "name">): Promise<R> {
-    return downloadFile<R>(this.server, this.fetchImpl, this.session, file);
-  }
-
-  /** Where a file is read (the owner's session or cookie is needed, like any request). */
-  fileUrl(file: Pick<FileInfo, "id" | "name">): string {
-    return fileUrl(this.server, file);
   }
 
   private queueMessage(pending: PendingSend): Promise<MessageAck> {
@@ -207,29 +156,6 @@ export class RoomzClient {
     if (options.before !== undefined) data.before = options.before;
     if (options.limit !== undefined) data.limit = options.limit;
     return this.outbox.add<HistoryAck>("history", data);
-  }
-
-  /**
-   * Posts one message over HTTP (`POST /api/messages`), without a WebSocket: what a script
-   * with a `send` token does. Safe to retry: the same `clientMsgId` stores one message.
-   */
-  async post(content: string, options: { clientMsgId?: string; files?: string[] } = {}): Promise<PostedMessage> {
-    return this.http.postMessage(content, options.clientMsgId ?? randomId(), options.files ?? []);
-  }
-
-  /** Creates an access token (needs a session; PROTOCOL.md section 6). Its secret is shown this once. */
-  createToken(name: string, scope: TokenScope = "send", expiresInDays: number | null = null): Promise<CreatedToken> {
-    return this.http.createToken(name, scope, expiresInDays);
-  }
-
-  /** The user's live tokens, newest first (without their secrets). */
-  listTokens(): Promise<TokenInfo[]> {
-    return this.http.listTokens();
-  }
-
-  /** Revokes a token at once, on every instance; its sockets and streams close. */
-  revokeToken(id: string): Promise<void> {
-    return this.http.revokeToken(id);
   }
 
   /** Ends this session on the server and forgets it here, even when the server can't be reached. */

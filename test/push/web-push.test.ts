@@ -191,7 +191,7 @@ describe("pushing", () => {
   test("a push service that never answers delays no ack and no delivery", async () => {
     const { jwtB, a, b } = await twoBrowsers();
     // More hanging subscriptions than pushes in flight at once (8): every sender slot hangs.
-    const hanging = [];
+    const hanging: Awaited<ReturnType<typeof subscribed>>[] = [];
     for (let i = 0; i < 10; i++) hanging.push(await subscribed(server, service, jwtB, "hang"));
     const pushesPerEndpoint = () => hanging.map((h) => service.to(h.json.endpoint).length).sort();
     await a.sendMessage("first");

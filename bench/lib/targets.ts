@@ -40,7 +40,10 @@ export async function prioritize(pid: number) {
 }
 const BENCH_USERS = 5000;
 
-let nextPort = 18000 + Math.floor(Math.random() * 1000) * 10;
+// Below 22768, so that a cluster node's bus port (its port + 10000) stays under the
+// ephemeral range (32768 and up), where the generator's 4,000 client sockets would
+// take it (the cluster target failed to start in a full run: "bind: Address already in use").
+let nextPort = 16000 + Math.floor(Math.random() * 500) * 10;
 const freshPort = () => (nextPort += 3);
 
 interface Proc {

@@ -102,13 +102,27 @@ export class RedisCluster {
   }
 }
 
+/** A free port whose cluster bus port (10000 higher, which Redis requires to be free and at most 65535) is free too. */
+async function freeClusterPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port > 55535) continue;
+    try {
+      Bun.serve({ port: port + 10000, hostname: "127.0.0.1", fetch: () => new Response() }).stop(true);
+      return port;
+    } catch {
+      // The bus port is taken: try another.
+    }
+  }
+}
+
 export async function startRedisCluster(size = 3, options: { persistent?: boolean } = {}): Promise<RedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), "roomz-cluster-"));
   const nodes: ClusterNode[] = [];
   const cluster = new RedisCluster(nodes, dir);
   try {
     for (let i = 0; i < size; i++) {
-      const node = new ClusterNode(await freePort(), dir, options.persistent);
+      const node = new ClusterNode(await freeClusterPort(), dir, options.persistent);
       await node.start();
       nodes.push(node);
     }

@@ -8,7 +8,7 @@ import { VAPID_PAIR } from "../helpers/bad-config";
 import { FakePushService, verifyVapid } from "../helpers/fake-push-service";
 import { signIn } from "../helpers/server";
 import { WsClient } from "../helpers/ws-client";
-import { pushCounts, subscribed } from "../push/support";
+import { pushCountReaches, pushCounts, subscribed } from "../push/support";
 import { freshUser, quiet, startCluster, type Cluster } from "./support";
 
 let cluster: Cluster;
@@ -39,6 +39,9 @@ test("each message is pushed once, by the instance that accepted it", async () =
   await service.waitFor(phone.json.endpoint, 3);
   expect(service.to(phone.json.endpoint).map((r) => (phone.decrypt(r.body) as { seq: number }).seq).sort()).toEqual([first.seq, second.seq, first.seq + 2]);
   for (const request of pushed) await verifyVapid(request.headers.get("authorization"), VAPID_PAIR.publicKey, service.origin);
+  // The fake service records a push as it arrives; the instance counts it once answered.
+  await pushCountReaches(one, "sent", 2);
+  await pushCountReaches(two, "sent", 1);
   expect([(await pushCounts(one)).sent, (await pushCounts(two)).sent]).toEqual([2, 1]);
   onOne.close();
   onTwo.close();

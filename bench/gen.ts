@@ -357,13 +357,16 @@ async function historyCmd(cmd: { n: number; limit: number; beforeMax?: number })
   return { latencyMs: s.summary(), firstPageMessages: count };
 }
 
+/** Fresh connections that are opened and closed before the measured ones (JIT warm-up on both sides). */
+const SINCE_WARMUP = 20;
+
 async function sinceCmd(cmd: { n: number; since: number[] }) {
   const s = new Samples(cmd.n);
   const auth = new Samples(cmd.n);
   const replay = new Samples(cmd.n);
   let msgs = 0, complete = 0;
-  for (let i = 0; i < cmd.n; i++) {
-    const c = new Conn(cfg.kind, 1, 1000 + i, handlers);
+  for (let i = -SINCE_WARMUP; i < cmd.n; i++) {
+    const c = new Conn(cfg.kind, 1, 1000 + i + SINCE_WARMUP, handlers);
     const since = cmd.since[i % cmd.since.length];
     const t0 = performance.now();
     let tAuth = 0;
@@ -377,17 +380,23 @@ async function sinceCmd(cmd: { n: number; since: number[] }) {
       setTimeout(() => resolve(""), 10000);
     });
     const tHistory = performance.now();
+    authWaiters.delete(c);
+    historyWaiters.delete(c);
+    // Each sample is one connection alone: the next starts once this one's close is done,
+    // not while the server is still sending its leave to the channel.
+    const ws = c.ws;
+    const closed = ws ? new Promise((resolve) => ws.addEventListener("close", resolve)) : null;
+    c.close();
+    await closed;
+    if (i < 0) continue;
     s.add(tHistory - t0);
     auth.add(tAuth - t0);
     replay.add(tHistory - tAuth);
-    authWaiters.delete(c);
-    historyWaiters.delete(c);
     if (raw) {
       const d = JSON.parse(raw).data;
       msgs += d.messages.length;
       if (d.complete) complete++;
     }
-    c.close();
   }
   return { connectToHistoryMs: s.summary(), connectToAuthenticatedMs: auth.summary(), authenticatedToHistoryMs: replay.summary(), avgMessages: Math.round(msgs / cmd.n), completeCount: complete };
 }

@@ -19,7 +19,7 @@ const timer = setInterval(() => {
   if (lag > threshold) {
     const cpu = process.cpuUsage(lastCpu);
     const heap = heapSize();
-    appendFileSync(file, `${new Date().toISOString()} lag ${lag.toFixed(1)} ms, cpu ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms, heap ${(lastHeap / 1048576).toFixed(1)} -> ${(heap / 1048576).toFixed(1)} MiB\n`);
+    appendFileSync(file, `${new Date().toISOString()} pid ${process.pid} lag ${lag.toFixed(1)} ms, cpu ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms, heap ${(lastHeap / 1048576).toFixed(1)} -> ${(heap / 1048576).toFixed(1)} MiB\n`);
   }
   last = now;
   lastCpu = process.cpuUsage();

@@ -60,6 +60,8 @@ export interface Config {
    * ROOMZ_STREAM_HEARTBEAT_MS (internal, undocumented) shortens it for tests.
    */
   streamHeartbeatMs: number;
+  /** How often each WebSocket is pinged: 25 s. ROOMZ_PING_EVERY_MS (internal, undocumented) shortens it for tests. */
+  pingEveryMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -231,6 +233,7 @@ export function loadConfig(env: Env = process.env): Config {
     vapid: { publicKey: "", privateKey: "", subject: "" },
     pushEndpointAllow: parseEndpointAllow(env.PUSH_ENDPOINT_ALLOW),
     streamHeartbeatMs: integer(env, "ROOMZ_STREAM_HEARTBEAT_MS", 25_000, 50, 25_000),
+    pingEveryMs: integer(env, "ROOMZ_PING_EVERY_MS", 25_000, 1_000, 25_000),
   };
   if (allowedEmailsFile) readAllowedEmailsFile(allowedEmailsFile);
   ensureDataDir(dataDir);

@@ -1,12 +1,14 @@
 /**
- * The loops over this instance's connections: a WebSocket ping to each every 25 s (one
- * silent for 60 s is cut), sessions ending within a second of their `exp`, and the
- * closing of them all at shutdown.
+ * The loops over this instance's connections: a WebSocket ping to each every 25 s, sent
+ * a slice each second (one silent for 60 s is cut), sessions ending within a second of
+ * their `exp`, and the closing of them all at shutdown.
  */
 import { CLOSE } from "../protocol";
+import type { Connection } from "./connection";
 import type { ConnectionRegistry } from "./connection-registry";
 
-const PING_EVERY_MS = 25_000;
+/** Pings go out a slice each second, not to every connection at once (4,000 pings took 4 ms). */
+const PING_TICK_MS = 1_000;
 const SILENT_LIMIT_MS = 60_000;
 const EXPIRY_SWEEP_MS = 1_000;
 /** After the 1001s: time for clients to answer, so their sockets end cleanly, not reset. */
@@ -15,18 +17,32 @@ const CLOSE_LINGER_MS = 100;
 export class ConnectionLoops {
   private keepalive: Timer;
   private expirySweep: Timer;
+  private pingCursor: Iterator<Connection> | null = null;
 
-  constructor(private registry: ConnectionRegistry) {
-    this.keepalive = setInterval(() => this.pingAll(), PING_EVERY_MS);
+  /** `pingEveryMs`: how often each connection is pinged (25 s). */
+  constructor(
+    private registry: ConnectionRegistry,
+    private pingEveryMs: number,
+  ) {
+    this.keepalive = setInterval(() => this.pingSlice(), PING_TICK_MS);
     this.keepalive.unref();
-    // One sweep over the open sessions, not a timer per connection.
+    // One timer reading only the seconds that have passed (see ConnectionRegistry), not one per connection.
     this.expirySweep = setInterval(() => registry.closeExpired(Date.now(), CLOSE.sessionEnded, "session expired"), EXPIRY_SWEEP_MS);
     this.expirySweep.unref();
   }
 
-  private pingAll() {
+  /** The next share of the connections, so that each is pinged about every `pingEveryMs`. */
+  private pingSlice() {
     const now = Date.now();
-    for (const connection of this.registry.all()) {
+    for (let left = Math.ceil((this.registry.size * PING_TICK_MS) / this.pingEveryMs); left > 0; left--) {
+      let next = this.pingCursor?.next();
+      if (!next || next.done) {
+        // A round ends: the next starts at once, so that a round takes exactly its ticks.
+        this.pingCursor = this.registry.all()[Symbol.iterator]();
+        next = this.pingCursor.next();
+        if (next.done) return;
+      }
+      const connection = next.value;
       if (now - connection.lastHeard > SILENT_LIMIT_MS) connection.ws.terminate();
       else connection.ws.ping();
     }

@@ -109,7 +109,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   sockets = new SocketProtocol(config, store, auth, metrics, fanout, pushes, () => draining);
   streams = new EventStreams(store.engine, auth, metrics, config.sendBufferBytes, config.streamHeartbeatMs);
   const registry = sockets.registry;
-  const loops = new ConnectionLoops(registry);
+  const loops = new ConnectionLoops(registry, config.pingEveryMs);
   const upgradeDeps: UpgradeDeps = { config, store, auth, metrics, registry, isDraining: () => draining };
   allowList.onRemoved((removed) => {
     for (const email of removed) {

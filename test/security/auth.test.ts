@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { allServerOutput, requestToken, signIn, startServer, type TestServer } from "../helpers/server";
 import { rawUpgrade } from "../helpers/upgrade";
+import { SseClient } from "../helpers/sse";
 import { WsClient } from "../helpers/ws-client";
 import { expectProblemResponse, leakViolations, problemViolations, stackTraceLines } from "./support";
 
@@ -195,11 +196,25 @@ describe("security: forged and dead sessions", () => {
       await expectRefusedEverywhere(make());
     });
 
-  test("an open connection closes with 4001 when its session's exp passes", async () => {
-    const token = forge(hs256, claimsFor(alice, { exp: Math.floor(Date.now() / 1000) + 2 }), {});
+  test("an open connection closes with 4001 once its session's exp passes, not before, and within about a second", async () => {
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const token = forge(hs256, claimsFor(alice, { exp }), {});
     const ws = await WsClient.connect(server.wsUrl, { jwt: token });
     const closed = await Promise.race([ws.closed, Bun.sleep(6000).then(() => null)]);
+    const closedAt = Date.now();
     expect(closed?.code).toBe(4001);
+    expect(closedAt).toBeGreaterThanOrEqual(exp * 1000);
+    expect(closedAt).toBeLessThan(exp * 1000 + 2500);
+  }, 10000);
+
+  test("an open event stream (GET /api/stream) ends once its session's exp passes, not before", async () => {
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const stream = await SseClient.open(`${server.url}/api/stream`, { authorization: `Bearer ${forge(hs256, claimsFor(alice, { exp }), {})}` });
+    expect(stream.response.status).toBe(200);
+    await stream.endedSoon(6000);
+    const endedAt = Date.now();
+    expect(endedAt).toBeGreaterThanOrEqual(exp * 1000);
+    expect(endedAt).toBeLessThan(exp * 1000 + 2500);
   }, 10000);
 
   test("a validly signed token for an address not on the allow-list gets 403 not_allowed", async () => {

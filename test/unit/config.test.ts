@@ -65,6 +65,7 @@ describe("defaults", () => {
       vapid: { publicKey: "(generated)", privateKey: "(generated)", subject: "mailto:roomz@localhost" },
       pushEndpointAllow: [],
       streamHeartbeatMs: 25_000,
+      pingEveryMs: 25_000,
     });
   });
 

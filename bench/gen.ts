@@ -393,12 +393,19 @@ async function sinceCmd(cmd: { n: number; since: number[] }) {
     auth.add(tAuth - t0);
     replay.add(tHistory - tAuth);
     if (raw) {
-      const d = JSON.parse(raw).data;
-      msgs += d.messages.length;
-      if (d.complete) complete++;
+      // Counted by scanning, not JSON.parse: a parsed 500-message page is garbage whose
+      // collection would land in some later sample's timing.
+      msgs += countOf(raw, '"seq":');
+      if (raw.includes('"complete":true')) complete++;
     }
   }
   return { connectToHistoryMs: s.summary(), connectToAuthenticatedMs: auth.summary(), authenticatedToHistoryMs: replay.summary(), avgMessages: Math.round(msgs / cmd.n), completeCount: complete };
+}
+
+function countOf(text: string, part: string): number {
+  let n = 0;
+  for (let at = text.indexOf(part); at >= 0; at = text.indexOf(part, at + part.length)) n++;
+  return n;
 }
 
 async function closeAll() {

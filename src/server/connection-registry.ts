@@ -88,7 +88,12 @@ export class ConnectionRegistry<T extends Registered = Connection> {
   /** Closes the connections of every credential whose expiry has passed (by the second). */
   closeExpired(now: number, code: number, reason: string) {
     const upTo = Math.floor(now / 1000);
-    for (let second = this.sweptUpTo + 1; second <= upTo; second++) {
+    // Normally one second has passed; after a clock jump, reading the filed seconds is shorter.
+    const seconds =
+      upTo - this.sweptUpTo <= this.expiring.size
+        ? Array.from({ length: Math.max(0, upTo - this.sweptUpTo) }, (_, i) => this.sweptUpTo + 1 + i)
+        : [...this.expiring.keys()].filter((second) => second <= upTo);
+    for (const second of seconds) {
       const credentials = this.expiring.get(second);
       if (!credentials) continue;
       this.expiring.delete(second);

@@ -28,6 +28,12 @@ export interface StartOptions {
   metrics?: boolean;
 }
 
+/** Servers still running when the test process exits (a crash, a script that never stops them) are killed with it. */
+const runningServers = new Set<Subprocess>();
+process.on("exit", () => {
+  for (const proc of runningServers) proc.kill("SIGKILL");
+});
+
 export class TestServer {
   proc!: Subprocess<"ignore", "pipe", "pipe">;
   output = "";
@@ -61,6 +67,9 @@ export class TestServer {
       stdout: "pipe",
       stderr: "pipe",
     });
+    const proc = this.proc;
+    runningServers.add(proc);
+    void proc.exited.then(() => runningServers.delete(proc));
     this.pump(this.proc.stdout);
     this.pump(this.proc.stderr);
     if (waitReady) await this.waitReady();

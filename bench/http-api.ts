@@ -5,11 +5,10 @@
  * `GET /api/stream` costs. Roomz only (the baselines have no HTTP API).
  */
 import { mintSession, benchEmail } from "./lib/jwt";
-import { sumCpu, sumRss } from "./lib/procstat";
-import { startTarget, note } from "./lib/targets";
-import type { Ctx } from "./scenarios";
-
-const round2 = (n: number) => Math.round(n * 100) / 100;
+import { rssAfterGc, sumCpu } from "./lib/procstat";
+import { round2 } from "./lib/stats";
+import { startTarget } from "./lib/targets";
+import { reportFailure, type Ctx } from "./scenarios";
 
 /** Keeps `concurrency` requests in flight until `total` were made. */
 async function inFlight(total: number, concurrency: number, one: (i: number) => Promise<void>) {
@@ -45,7 +44,7 @@ function sendFrames(ws: WebSocket, total: number, window: number): Promise<void>
 }
 
 export async function s7(ctx: Ctx) {
-  const t = await startTarget("roomz", ctx.logDir).catch((e) => (note(ctx.logDir, `S7: ${e}`), null));
+  const t = await startTarget("roomz", ctx.logDir).catch((e) => reportFailure(ctx, "S7", e, "failed to start"));
   if (!t) return null;
   try {
     const base = t.urls[0].replace(/^ws/, "http").replace(/\/ws$/, "");
@@ -81,9 +80,7 @@ export async function s7(ctx: Ctx) {
     // Memory per open stream: RSS after a full GC (SIGUSR2), before and after opening them.
     const settledRss = async () => {
       await Bun.sleep(1000);
-      for (const pid of t.pids()) process.kill(pid, "SIGUSR2");
-      await Bun.sleep(1000);
-      return sumRss(t.pids());
+      return rssAfterGc(t.pids(), 1000);
     };
     const streams = ctx.quick ? 500 : 2000;
     const rss0 = await settledRss();
@@ -102,9 +99,7 @@ export async function s7(ctx: Ctx) {
     console.log(`  roomz: POST /api/messages ${httpUs} µs CPU/message, WebSocket message ${wsUs} µs (${r.ratio}×); ${streams} open streams: ${kbPerStream} KB each`);
     return r;
   } catch (e) {
-    note(ctx.logDir, `S7: ${(e as Error).stack ?? e}`);
-    console.error(`  S7 failed: ${(e as Error).message}`);
-    return null;
+    return reportFailure(ctx, "S7", e);
   } finally {
     await t.stop();
   }

@@ -7,7 +7,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Generator } from "./lib/driver";
 import { benchEmail } from "./lib/jwt";
-import { rssKiB, sumRss } from "./lib/procstat";
+import { rssAfterGc, rssKiB, sumRss } from "./lib/procstat";
+import { round2 } from "./lib/stats";
 import { startTarget, note, type Target, type TargetName } from "./lib/targets";
 
 export interface Ctx {
@@ -19,6 +20,13 @@ export interface Ctx {
 const S1_USERS = 1000; // × 4 connections = 4,000 sockets
 const SENDERS = 200;
 
+/** Writes a failure's stack to the run's notes and says it in one line; the scenario reports nothing. */
+export function reportFailure(ctx: Ctx, what: string, e: unknown, doing = "failed"): null {
+  note(ctx.logDir, `${what}: ${(e as Error).stack ?? e}`);
+  console.error(`  ${what} ${doing}: ${(e as Error).message ?? e}`);
+  return null;
+}
+
 async function withTarget<T>(ctx: Ctx, name: TargetName, body: (t: Target, g: Generator) => Promise<T>): Promise<T | null> {
   let t: Target | null = null;
   let g: Generator | null = null;
@@ -28,9 +36,7 @@ async function withTarget<T>(ctx: Ctx, name: TargetName, body: (t: Target, g: Ge
     await g.cmd("init", { kind: t.kind, urls: t.urls, secret: t.secret });
     return await body(t, g);
   } catch (e) {
-    note(ctx.logDir, `${name}: ${(e as Error).stack ?? e}`);
-    console.error(`  ${name} failed: ${(e as Error).message}`);
-    return null;
+    return reportFailure(ctx, name, e);
   } finally {
     await g?.close();
     await t?.stop();
@@ -89,8 +95,7 @@ export async function s1All(ctx: Ctx, names: TargetName[]) {
         await g.cmd("init", { kind: t.kind, urls: t.urls, secret: t.secret });
         runs[runs.length - 1].sockets = (await connect(g, S1_USERS)).total;
       } catch (e) {
-        note(ctx.logDir, `${name}: ${(e as Error).stack ?? e}`);
-        console.error(`  ${name} failed to start: ${(e as Error).message}`);
+        reportFailure(ctx, name, e, "failed to start");
       }
     }
     const step = async (run: (typeof runs)[number], rate: number) => {
@@ -154,9 +159,7 @@ export async function s2(ctx: Ctx, name: TargetName) {
     const settle = async () => {
       await Bun.sleep(ctx.quick ? 1500 : 3000);
       const asIs = sumRss(t.pids());
-      for (const pid of t.pids()) process.kill(pid, "SIGUSR2");
-      await Bun.sleep(1500);
-      return { asIs, afterGc: sumRss(t.pids()) };
+      return { asIs, afterGc: await rssAfterGc(t.pids(), 1500) };
     };
     const rss0 = await settle();
     const c1 = await connect(g, 2500);
@@ -269,9 +272,7 @@ export async function s6(ctx: Ctx) {
     console.log(`  history newest p99=${newest.latencyMs.p99} random p99=${random.latencyMs.p99} limit200 p99=${max.latencyMs.p99}; since recent p99=${sinceTail.connectToHistoryMs.p99} old p99=${sinceOld.connectToHistoryMs.p99} ms`);
     return r;
   } catch (e) {
-    note(ctx.logDir, `S6: ${(e as Error).stack ?? e}`);
-    console.error(`  S6 failed: ${(e as Error).message}`);
-    return null;
+    return reportFailure(ctx, "S6", e);
   } finally {
     await g?.close();
     await t?.stop();
@@ -310,4 +311,3 @@ function seed(dir: string, email: string, total: number): number {
   return total;
 }
 
-const round2 = (v: number) => Math.round(v * 100) / 100;

@@ -30,6 +30,16 @@ const sum = (pids: number[], f: (pid: number) => number) =>
 export const sumCpu = (pids: number[]) => sum(pids, cpuMicros);
 export const sumRss = (pids: number[]) => sum(pids, rssKiB);
 
+/**
+ * Asks every process for a full GC (SIGUSR2: bench/probe/gc-on-signal.ts, preloaded into
+ * every Bun server of the bench), waits `waitMs`, and sums their RSS in KiB.
+ */
+export async function rssAfterGc(pids: number[], waitMs: number): Promise<number> {
+  for (const pid of pids) process.kill(pid, "SIGUSR2");
+  await Bun.sleep(waitMs);
+  return sumRss(pids);
+}
+
 /** Time all cores spent in user, nice and system mode, in microseconds (from /proc/stat). */
 export function busyMicros(): number {
   const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0];

@@ -30,3 +30,4 @@ export interface LatencySummary {
 }
 
 export const r3 = (v: number) => Math.round(v * 1000) / 1000;
+export const round2 = (v: number) => Math.round(v * 100) / 100;

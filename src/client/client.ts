@@ -38,7 +38,6 @@ interface Resume {
 }
 
 export class RoomzClient extends RoomzHttpClient {
-  /** The access token this client was made with (then `session` holds it too), or null. */
   private readonly WebSocketImpl: WebSocketConstructor | undefined;
   private readonly emitter = new Emitter<RoomzEvents>();
   private readonly sequencer = new Sequencer((message) => this.emitter.emit("message", message));

@@ -17,6 +17,7 @@ export class RoomzHttpClient {
   protected readonly server: string;
   /** The session (or access token) every request and connection carries. */
   protected session: string | null;
+  /** The access token this client was made with (then `session` holds it too), or null. */
   protected readonly token: string | null;
   protected readonly http: HttpApi;
   protected readonly fetchImpl: FetchLike;

@@ -89,20 +89,22 @@ export class ConnectionRegistry<T extends Registered = Connection> {
   closeExpired(now: number, code: number, reason: string) {
     const upTo = Math.floor(now / 1000);
     // Normally one second has passed; after a clock jump, reading the filed seconds is shorter.
-    const seconds =
-      upTo - this.sweptUpTo <= this.expiring.size
-        ? Array.from({ length: Math.max(0, upTo - this.sweptUpTo) }, (_, i) => this.sweptUpTo + 1 + i)
-        : [...this.expiring.keys()].filter((second) => second <= upTo);
-    for (const second of seconds) {
-      const credentials = this.expiring.get(second);
-      if (!credentials) continue;
-      this.expiring.delete(second);
-      for (const credential of credentials) {
-        this.expiringIn.delete(credential);
-        this.closeSession(credential, code, reason);
-      }
+    if (upTo - this.sweptUpTo <= this.expiring.size) {
+      for (let second = this.sweptUpTo + 1; second <= upTo; second++) this.closeSecond(second, code, reason);
+    } else {
+      for (const second of [...this.expiring.keys()]) if (second <= upTo) this.closeSecond(second, code, reason);
     }
     this.sweptUpTo = Math.max(this.sweptUpTo, upTo);
+  }
+
+  private closeSecond(second: number, code: number, reason: string) {
+    const credentials = this.expiring.get(second);
+    if (!credentials) return;
+    this.expiring.delete(second);
+    for (const credential of credentials) {
+      this.expiringIn.delete(credential);
+      this.closeSession(credential, code, reason);
+    }
   }
 
   private expireAt(credential: string, expiresAt: number) {

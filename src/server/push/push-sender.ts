@@ -68,9 +68,9 @@ export class PushSender {
 
   /** Tells every instance, this one included, that the user's subscriptions changed. */
   async subscriptionsChanged(email: string): Promise<void> {
-    this.changesHeard++;
-    this.withoutSubscriptions.delete(email);
-    await this.store.engine.control({ kind: "push_subscriptions_changed", email });
+    const event: ControlEvent = { kind: "push_subscriptions_changed", email };
+    this.control(event); // at once here, before the engine's round trip
+    await this.store.engine.control(event);
   }
 
   private rememberWithout(email: string): void {

@@ -2,6 +2,7 @@
 import type { ChatMessage } from "../protocol/frames";
 import type { FileInfo } from "../protocol/file-info";
 import { RoomzError } from "../client/errors";
+import { fileSize } from "../client/uploads";
 import type { ConnectionState } from "../client/types";
 import { safeText } from "./style";
 
@@ -75,19 +76,6 @@ export function formatMessage(message: ChatMessage, mine: boolean, linkOf?: (fil
   const label = mine ? `${who} (this terminal)` : who;
   const indent = " ".repeat(time.length + 1);
   const body = safeText(message.content).replace(/\n/g, `\n${indent}`);
-  const files = (message.files ?? []).map((f) => `\n${indent}[file] ${safeText(f.name)} (${formatSize(f.size)})${linkOf ? ` ${linkOf(f)}` : ""}`);
+  const files = (message.files ?? []).map((f) => `\n${indent}[file] ${safeText(f.name)} (${fileSize(f.size)})${linkOf ? ` ${linkOf(f)}` : ""}`);
   return `${time} ${safeText(label)}: ${body}${files.join("")}`;
-}
-
-/** 1234567 -> "1.2 MB" (decimal units, as file managers show them). */
-export function formatSize(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ["kB", "MB", "GB", "TB"];
-  let value = bytes;
-  let unit = -1;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }

@@ -97,6 +97,16 @@ export async function downloadFile<R extends FetchResponse>(server: string, fetc
   return res as R;
 }
 
+/** "812 B", "1.4 MB": a file's size in decimal units, as file managers show it (web app and terminal alike). */
+export function fileSize(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ["kB", "MB", "GB", "TB"];
+  let value = bytes / 1000;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) (value /= 1000), unit++;
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
 /** Where a file is read: `/files/<id>/<name>` (the name only makes saved copies look right). */
 export function fileUrl(server: string, file: Pick<FileInfo, "id" | "name">): string {
   return httpUrl(server, `/files/${encodeURIComponent(file.id)}/${encodeURIComponent(file.name)}`);

@@ -1,7 +1,8 @@
 /** The UI's pure helpers: code-point counting, Markdown tokens and safe links, merging pages by seq, finding a day. */
 import { expect, test } from "bun:test";
 import type { ChatMessage } from "../../src/protocol";
-import { connectionLabel, fileSize, waitText } from "../../web/src/lib/format";
+import { connectionLabel, waitText } from "../../web/src/lib/format";
+import { fileSize } from "../../src/client/uploads";
 import { dayKey, dayLabel } from "../../web/src/lib/days";
 import { codePoints, isBlank } from "../../src/protocol";
 import { parseMarkdown, safeHref } from "../../web/src/lib/markdown";

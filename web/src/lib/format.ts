@@ -42,13 +42,3 @@ export function connectionLabel(connectionId: string, displayName: string | null
   if (displayName) return displayName;
   return own ? "this device" : shortConnection(connectionId);
 }
-
-/** "812 B", "1.4 MB": a file's size, in the units a person reads. */
-export function fileSize(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ["kB", "MB", "GB", "TB"];
-  let value = bytes / 1000;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) (value /= 1000), unit++;
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
-}

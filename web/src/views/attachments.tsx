@@ -4,7 +4,7 @@
  * timeline are message-files.tsx.)
  */
 import { For, Show } from "solid-js";
-import { fileSize } from "../lib/format";
+import { fileSize } from "../../../src/client/uploads";
 import type { Upload } from "../store/uploads";
 
 /** Files pasted into the message box (an image copied from anywhere) are attached. */

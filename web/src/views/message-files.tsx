@@ -5,8 +5,7 @@
 import { For, Show } from "solid-js";
 import type { FileInfo } from "../../../src/protocol";
 import { INLINE_TYPES } from "../../../src/protocol/files";
-import { fileUrl } from "../../../src/client/uploads";
-import { fileSize } from "../lib/format";
+import { fileSize, fileUrl } from "../../../src/client/uploads";
 
 export function MessageFiles(props: { files: FileInfo[] | undefined }) {
   return (

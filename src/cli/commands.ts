@@ -20,7 +20,7 @@ export interface CliContext {
 
 export const HELP = [
   "/login <email>   ask for a sign-in link (the email also holds a token)",
-  "/token <token>   sign in with the token from the email",
+  "/token <token>   sign in with the token from the email (or paste its whole link)",
   "/name [name]     set this terminal's display name; no name clears it",
   "/history [n]     show the last n messages (default 20, at most 200)",
   "/logout          sign out and end this session",
@@ -31,16 +31,26 @@ export const HELP = [
 
 type Handler = (ctx: CliContext, arg: string) => Promise<void> | void;
 
+/** The token itself, from a bare token or from the sign-in link it came in (`...?token=T`). */
+function tokenOf(text: string): string {
+  if (!/^https?:\/\//i.test(text)) return text;
+  try {
+    return new URL(text).searchParams.get("token") ?? text;
+  } catch {
+    return text;
+  }
+}
+
 const COMMANDS: Record<string, Handler> = {
   async login(ctx, arg) {
     const email = arg.trim();
     if (!email) return ctx.warn("Usage: /login <email>");
     await ctx.client.requestMagicLink(email);
-    ctx.say(`If ${email} may use this server, a sign-in link is on its way. Open it, or type /token <token> with the token from the email.`);
+    ctx.say(`If ${email} may use this server, a sign-in link is on its way. Open it, or type /token followed by the link or the token from the email.`);
   },
   async token(ctx, arg) {
-    const token = arg.trim();
-    if (!token) return ctx.warn("Usage: /token <token> (the token is in the sign-in email)");
+    const token = tokenOf(arg.trim());
+    if (!token) return ctx.warn("Usage: /token <token> (the token, or the whole link, from the sign-in email)");
     const result = await ctx.client.verifyToken(token);
     ctx.say(ctx.style.green(`Signed in as ${result.user.email}.`));
     ctx.start();

@@ -124,6 +124,20 @@ describe("roomz cli", () => {
     expect(await cli.exitCode()).toBe(0);
   }, 90000);
 
+  test("the whole sign-in link pasted after /token signs in, as its token does", async () => {
+    const email = freshUser();
+    const cli = openCli();
+    await cli.waitFor("Not signed in.");
+    const from = server.output.length;
+    cli.type(`/login ${email}`);
+    await cli.waitFor("Open it, or type /token followed by the link");
+    const [, link] = await server.waitForOutput(new RegExp(`magic-link ${email.replace(/\./g, "\\.")} (\\S+)`), 10000, from);
+    cli.type(`/token ${link}`);
+    await cli.waitFor(`Signed in as ${email}.`);
+    cli.type("/quit");
+    expect(await cli.exitCode()).toBe(0);
+  }, 30000);
+
   test("failures get a clear sentence: bad token, bad address, rate limit with its wait", async () => {
     const cli = openCli();
     await cli.waitFor("Not signed in.");

@@ -45,6 +45,7 @@ async function worker() {
     presence: () => {},
     control: () => {},
     forgotten: () => {},
+    together: (_channel, _connectionId, writes) => writes(),
   });
   while (!store.engine.healthy()) await Bun.sleep(20);
   const members: Member[] = [];

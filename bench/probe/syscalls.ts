@@ -1,8 +1,10 @@
 /**
- * Which syscalls stall Roomz's event loop? Starts Roomz, connects 4,000 sockets, and runs
- * `perf trace` on the server during a send step, listing fsync/fdatasync/pwrite64 calls
- * and how long they took, next to the step's latency.
+ * Which syscalls does a server make per message, and which stall its event loop? Starts
+ * Roomz (or TARGET=bun, the raw Bun baseline), connects 4,000 sockets, and runs
+ * `perf trace -s` on the server during a send step: each syscall's count and time, next
+ * to the step's latency and the messages sent.
  *   bun bench/probe/syscalls.ts [rate=2000] [seconds=5]
+ *   TARGET=bun TRACE=sendto,recvfrom bun bench/probe/syscalls.ts 8000 3
  */
 import { join } from "node:path";
 import { tmpdir } from "node:os";
@@ -11,7 +13,7 @@ import { startTarget } from "../lib/targets";
 
 const rate = Number(process.argv[2] ?? 2000);
 const secs = Number(process.argv[3] ?? 5);
-const t = await startTarget("roomz", join(tmpdir(), "roomz-bench-probe"));
+const t = await startTarget((process.env.TARGET ?? "roomz") as "roomz" | "bun", join(tmpdir(), "roomz-bench-probe"));
 const g = new Generator(t);
 await g.cmd("init", { kind: t.kind, urls: t.urls, secret: t.secret });
 await g.cmd("connect", { users: 1000 });
@@ -22,7 +24,7 @@ await Bun.sleep(500);
 const r = await g.measured("send", { rate, ms: secs * 1000, senders: 200, drainMs: 1000 });
 perf.kill("SIGINT");
 await perf.exited;
-console.log(`step ${rate} msg/s: p50 ${r.latencyMs.p50} p99 ${r.latencyMs.p99} max ${r.latencyMs.max} ms; server ${r.serverCpuPct}%, foreign ${r.otherCpuPct}%`);
+console.log(`step ${rate} msg/s (${r.sent} sent): p50 ${r.latencyMs.p50} p99 ${r.latencyMs.p99} max ${r.latencyMs.max} ms; server ${r.serverCpuPct}%, foreign ${r.otherCpuPct}%`);
 console.log(await Bun.file(out).text());
 await g.close();
 await t.stop();

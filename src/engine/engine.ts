@@ -81,8 +81,17 @@ export type ControlEvent =
  * stored message, in `seq` order.
  */
 export interface EngineEvents {
-  /** A stored message's `message` frame, for the channel's members on this instance. */
-  deliver(channel: string, frame: string): void;
+  /**
+   * A stored message's `message` frame, for the channel's members on this instance.
+   * `origin` names the connection that sent it when the engine knows it is here (the
+   * embedded engine): the server may then hand that connection its copy directly.
+   */
+  deliver(channel: string, frame: string, origin?: string): void;
+  /**
+   * Runs `writes` (a message's ack, then its delivery) so that what they send to the
+   * connection `connectionId` of `channel` leaves in one write, not two.
+   */
+  together(channel: string, connectionId: string, writes: () => void): void;
   /** A presence frame for the channel's members on this instance, except one. */
   presence(channel: string, frame: string, exceptConnectionId: string): void;
   control(event: ControlEvent): void;

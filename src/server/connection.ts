@@ -76,6 +76,22 @@ export class Connection implements Member {
     this.checkBackpressure();
   }
 
+  /**
+   * A stored message for this connection and, through the channel's topic, for the user's
+   * other sockets here (`ws.publish` skips its own socket: `publishToSelf` is off). Before
+   * a direct send uWS writes out this socket's queued topic frames, so the order holds.
+   */
+  sendAndPublish(text: string): void {
+    this.ws.sendText(text);
+    this.ws.publish(this.channel, text);
+  }
+
+  /** Runs `writes` with the socket corked: what they send it leaves in one write. */
+  corked(writes: () => void): void {
+    this.ws.cork(writes);
+    this.checkBackpressure();
+  }
+
   /** Bun calls this once the socket's buffered data was written out. */
   drained(): void {
     if (this.ws.getBufferedAmount() <= this.options.sendBufferBytes) this.grace = 0;

@@ -89,10 +89,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
   // process's sockets and event streams, presence frames to its sockets; session and
   // token ends to both.
   const store = await createStore(config, {
-    deliver: (channel, frame) => {
-      fanout.publish(channel, frame);
+    deliver: (channel, frame, origin) => {
+      fanout.publish(channel, frame, origin);
       streams?.deliver(channel, frame);
     },
+    together: (channel, connectionId, writes) => fanout.together(channel, connectionId, writes),
     presence: (channel, frame, exceptConnectionId) => fanout.sendEach(channel, frame, exceptConnectionId),
     control: (event) => {
       sockets?.control(event);
@@ -176,7 +177,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       closeOnBackpressureLimit: false,
       idleTimeout: 0, // our own keepalive: ping every 25 s, close after 60 s of silence
       sendPings: false,
-      publishToSelf: true,
+      publishToSelf: false, // a sender's ws.publish skips it: it gets its copy directly (fanout.ts)
     },
   });
 

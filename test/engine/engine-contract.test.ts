@@ -55,6 +55,7 @@ describe.each(engines)("%s engine", (kind) => {
         },
         control: (event) => controls.push(event),
         forgotten: () => {},
+        together: (_channel, _connectionId, writes) => writes(),
       },
     );
     await until(() => store.engine.healthy(), "the engine healthy", SOON);

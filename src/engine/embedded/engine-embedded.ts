@@ -65,11 +65,14 @@ export class EmbeddedEngine implements Engine {
       return;
     }
     this.walGrew();
-    for (let i = 0; i < batch.length; i++) {
-      const result = results[i];
-      batch[i].onStored(result);
-      if (!result.duplicate) this.events.deliver(result.message.user.id, messageFrame(result.message));
-    }
+    for (let i = 0; i < batch.length; i++) this.acknowledgeAndDeliver(batch[i], results[i]);
+  }
+
+  private acknowledgeAndDeliver({ message, onStored }: PendingAppend, result: AppendResult): void {
+    this.events.together(message.channel, message.connectionId, () => {
+      onStored(result);
+      if (!result.duplicate) this.events.deliver(message.channel, messageFrame(result.message), message.connectionId);
+    });
   }
 
   async history(channel: string, before: number | null, limit: number) {

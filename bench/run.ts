@@ -65,6 +65,9 @@ await phase("S1", async () => {
 await phase("S2", async () => {
   for (const t of targets) keep(await s2(ctx, t));
 });
+/** The highest rate S1 found for a target in this run, if it ran. */
+const s1Max = (target: string): number | undefined => recs.find((r) => r.scenario === "S1" && r.kind === "summary" && r.target === target)?.maxRate || undefined;
+
 /** Interleaved rounds of S3 and S4 in a whole run; each target's median run is reported. */
 const ROUNDS = 5;
 
@@ -92,7 +95,7 @@ await phase("S4", async () => {
   const runs = new Map<TargetName, any[]>();
   for (let i = 0; i < rounds; i++)
     for (const t of withRedis && i < 3 ? [...targets, "roomz-redis" as TargetName, "roomz-cluster" as TargetName] : targets) {
-      const r = await s4(ctx, t);
+      const r = await s4(ctx, t, t.startsWith("roomz-") ? (s1Max(t) ?? 16000) : 16000);
       if (r) runs.set(t, [...(runs.get(t) ?? []), r]);
     }
   for (const [t, list] of runs) {

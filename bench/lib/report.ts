@@ -74,7 +74,7 @@ export function report(date: string, args: string, recs: Rec[]): string {
   for (const [target, what] of [["roomz-redis", "Redis"], ["roomz-cluster", "a Redis Cluster of three primaries"]]) {
     const rr1 = get("S1", target), rr4 = get("S4", target);
     if (rr1 || rr4)
-      L.push("", `Two Roomz instances + ${what}: S1 ${rr1 ? `${rr1.maxRate} msg/s` : "—"}; S4 ${rr4 ? `${rr4.usPerDelivery} µs/delivery (CPU of both instances and every redis-server${rr4.lost ? `; overloaded at ${rr4.offeredRate} msg/s: ${rr4.lost} deliveries lost` : ""})` : "—"}.`);
+      L.push("", `Two Roomz instances + ${what}: S1 ${rr1 ? `${rr1.maxRate} msg/s` : "—"}; S4 ${rr4 ? `${rr4.usPerDelivery} µs/delivery at ${rr4.offeredRate} msg/s (CPU of both instances and every redis-server${rr4.lost ? `; overloaded at ${rr4.offeredRate} msg/s: ${rr4.lost} deliveries lost` : ""})` : "—"}.`);
   }
   L.push("", "‡ limited by the generator (its process at ≥ 80 % of its core at the first failing step, or it could not offer the rate): the server's own limit is higher than the number shown.", "");
   const notes = recs.filter((r) => r.kind === "summary" && (r.scenario === "S1" || r.scenario === "S4"));

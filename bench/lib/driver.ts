@@ -13,7 +13,9 @@ export class Generator {
   private listeners: Array<(ev: any) => void> = [];
 
   constructor(public target: Target) {
-    this.p = Bun.spawn([...PIN(GEN_CORE), process.execPath, join(BENCH, "gen.ts")], {
+    // GEN_PRELOAD: an experiment in the generator, e.g. probe/loop-lag.ts for its own stalls.
+    const preload = process.env.GEN_PRELOAD ? ["--preload", process.env.GEN_PRELOAD] : [];
+    this.p = Bun.spawn([...PIN(GEN_CORE), process.execPath, ...preload, join(BENCH, "gen.ts")], {
       stdin: "pipe",
       stdout: "pipe",
       stderr: "inherit",

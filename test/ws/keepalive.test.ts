@@ -1,7 +1,7 @@
 /**
  * The server's keepalive (docs/protocol.md): every connection is pinged once per interval
- * (25 s; ROOMZ_PING_EVERY_MS shortens it here), a slice of them each second rather than
- * all at once. Read with the `ws` package, whose client reports each ping frame.
+ * (25 s; ROOMZ_PING_EVERY_MS shortens it here), a slice of them every tenth of a second
+ * rather than all at once, whether there are thousands or two. Read with the `ws` package, whose client reports each ping frame.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import WebSocket from "ws";
@@ -17,25 +17,49 @@ beforeAll(async () => {
 }, 30_000);
 afterAll(() => server?.stop(), 30_000);
 
+/** Opens `count` sockets of one user, each recording the times of the pings it gets. */
+async function pingedSockets(count: number) {
+  const jwt = await signIn(server, freshUser());
+  const sockets: WebSocket[] = [];
+  const pings: number[][] = [];
+  for (let i = 0; i < count; i++) {
+    const socket = new WebSocket(server.wsUrl, { headers: { authorization: `Bearer ${jwt}` } });
+    const times: number[] = [];
+    socket.on("ping", () => times.push(Date.now()));
+    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+    sockets.push(socket);
+    pings.push(times);
+  }
+  return { sockets, pings };
+}
+
+test("a few connections are pinged once per interval too, not once per tick", async () => {
+  // Two connections, a 3 s interval: one ping due every 1.5 s (a slice rounded up to one
+  // per 1 s tick pinged each every 2 s).
+  const { sockets, pings } = await pingedSockets(2);
+  await until(() => pings.every((times) => times.length >= 3), "three pings on each of 2 connections", { timeoutMs: 4 * PING_EVERY_MS });
+  for (const times of pings)
+    for (const gap of [times[1] - times[0], times[2] - times[1]]) {
+      expect(gap).toBeGreaterThan(PING_EVERY_MS - 400);
+      expect(gap).toBeLessThan(PING_EVERY_MS + 400);
+    }
+  for (const socket of sockets) socket.close();
+  await until(() => sockets.every((socket) => socket.readyState === WebSocket.CLOSED), "the two sockets closed");
+});
+
 test("each connection is pinged once per interval, the connections spread over it", async () => {
   const sockets: WebSocket[] = [];
   const pings: number[][] = [];
   for (let user = 0; user < 6; user++) {
-    const jwt = await signIn(server, freshUser());
-    for (let i = 0; i < 5; i++) {
-      const socket = new WebSocket(server.wsUrl, { headers: { authorization: `Bearer ${jwt}` } });
-      const times: number[] = [];
-      socket.on("ping", () => times.push(Date.now()));
-      await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
-      sockets.push(socket);
-      pings.push(times);
-    }
+    const opened = await pingedSockets(5);
+    sockets.push(...opened.sockets);
+    pings.push(...opened.pings);
   }
   await until(() => pings.every((times) => times.length >= 2), "two pings on each of 30 connections", { timeoutMs: 4 * PING_EVERY_MS });
   for (const times of pings) {
     const gap = times[1] - times[0];
-    // One interval between a connection's pings (give or take the 1 s ticks' jitter): not
-    // a tick more (a round that wastes one) nor a burst.
+    // One interval between a connection's pings (give or take the ticks' jitter): not a
+    // tick more (a round that wastes one) nor a burst.
     expect(gap).toBeGreaterThan(PING_EVERY_MS - 700);
     expect(gap).toBeLessThan(PING_EVERY_MS + 700);
   }

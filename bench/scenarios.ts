@@ -101,8 +101,10 @@ export async function s1All(ctx: Ctx, names: TargetName[]) {
     const step = async (run: (typeof runs)[number], rate: number) => {
       const opts = { rate, ms, senders: SENDERS, drainMs: 2000 };
       let r = await run.g.measured("send", opts);
-      if (!passes(r, rate) && r.otherCpuPct > 20) {
-        console.log(`  ${run.name} ${rate} msg/s: failed with ${r.otherCpuPct}% foreign CPU load; retrying`);
+      // One stall of the VM (raw Bun and Roomz alike) fails a 4 s step on p99: a failed
+      // step is measured once more, and fails only when both tries do.
+      if (!passes(r, rate)) {
+        console.log(`  ${run.name} ${rate} msg/s: failed (p99 ${r.latencyMs.p99} ms, lost ${r.lost}, ${r.otherCpuPct}% foreign CPU load); measuring again`);
         r = await run.g.measured("send", opts);
       }
       const ok = passes(r, rate);

@@ -31,6 +31,10 @@ export function streamRoutes(deps: HttpDeps) {
     // An EventSource that reconnects sends Last-Event-ID, the last seq it saw: it wins over the URL's `since`.
     const since = request.headers.get("last-event-id")?.trim() || params.get("since");
     if (since !== null && !SEQ.test(since)) return problem("invalid_request", "`since` (or Last-Event-ID) must be a non-negative integer seq.", path);
+    // Checked and counted with no await in between (EventStreams.open registers at once), so a burst can't pass it.
+    const limit = deps.config.maxConnectionsPerUser;
+    if (streams.registry.countFor(who.principal.email) >= limit)
+      return problem("rate_limited", `This account already has ${limit} open streams on this server; close one first.`, path, { "retry-after": "10" });
     if (deps.isDraining()) return problem("unavailable", "The server is restarting; reconnect shortly.", path, { "retry-after": "2" });
     if (!store.engine.healthy()) return problem("unavailable", "The message store is unreachable; try again shortly.", path, { "retry-after": "2" });
     try {

@@ -80,6 +80,11 @@ export class ConnectionRegistry<T extends Registered = Connection> {
     return this.byUser.size;
   }
 
+  /** The user's open connections (or streams) here. */
+  countFor(email: string): number {
+    return this.byUser.get(email)?.size ?? 0;
+  }
+
   /** Closes what was opened with this credential (a session's jti, or `token:<id>`). */
   closeSession(credential: string, code: number, reason: string) {
     for (const connection of this.bySession.get(credential) ?? []) connection.close(code, reason);

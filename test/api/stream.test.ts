@@ -2,8 +2,9 @@
  * `GET /api/stream` (PROTOCOL.md section 6): Server-Sent Events with `id: <seq>`; resuming
  * from Last-Event-ID (or `since`) without gap or overlap; one `reset` event before the
  * replay when the client's messages came from another store or a later state of it; a
- * comment line as heartbeat; a session's end ends its streams; a stream that stops
- * reading is closed once its unsent data passes SEND_BUFFER_BYTES.
+ * comment line as heartbeat; a session's end ends its streams; at most
+ * MAX_CONNECTIONS_PER_USER streams per user on a server; a stream that stops reading is
+ * closed once its unsent data passes SEND_BUFFER_BYTES.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect, type Socket } from "node:net";
@@ -96,6 +97,26 @@ describe("the stream", () => {
     await expectProblem(await fetch(streamUrl(), { headers: bearer(token.token, { "last-event-id": "-3" }) }), 400, "invalid_request", "/api/stream");
     await expectProblem(await fetch(streamUrl()), 401, "unauthenticated", "/api/stream");
     await expectProblem(await fetch(streamUrl(), { method: "POST", headers: bearer(token.token) }), 405, "method_not_allowed", "/api/stream");
+  });
+
+  test("at most MAX_CONNECTIONS_PER_USER (32) streams per user on a server: the next is 429 with Retry-After; another user is not held back; closing one makes room", async () => {
+    const { token } = await tokenUserOn(server, "read");
+    const open = await Promise.all(Array.from({ length: 32 }, () => SseClient.open(streamUrl(), bearer(token.token))));
+    expect(open.map((stream) => stream.response.status)).toEqual(Array(32).fill(200));
+    const refused = await fetch(streamUrl(), { headers: bearer(token.token) });
+    expect(refused.headers.get("retry-after")).toBe("10");
+    await expectProblem(refused, 429, "rate_limited", "/api/stream");
+    const other = await tokenUserOn(server, "read");
+    const theirs = await SseClient.open(streamUrl(), bearer(other.token.token));
+    expect(theirs.response.status).toBe(200);
+    open[0].close();
+    await until(async () => {
+      const again = await SseClient.open(streamUrl(), bearer(token.token));
+      if (again.response.status === 200) return open.push(again) > 0;
+      await again.response.body?.cancel();
+      return false;
+    }, "a stream opening once one of the 32 closed");
+    for (const stream of [...open, theirs]) stream.close();
   });
 
   test("logout ends the session's streams; the user's token stream goes on", async () => {

@@ -1,7 +1,7 @@
 /**
  * The server's keepalive (docs/protocol.md): every connection is pinged once per interval
- * (25 s; ROOMZ_PING_EVERY_MS shortens it here), a slice of them every tenth of a second
- * rather than all at once, whether there are thousands or two. Read with the `ws` package, whose client reports each ping frame.
+ * (25 s; ROOMZ_PING_EVERY_MS shortens it here), a slice of them each second rather than
+ * all at once, whether there are thousands or two. Read with the `ws` package, whose client reports each ping frame.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import WebSocket from "ws";
@@ -34,8 +34,8 @@ async function pingedSockets(count: number) {
 }
 
 test("a few connections are pinged once per interval too, not once per tick", async () => {
-  // Two connections, a 3 s interval: one ping due every 1.5 s (a slice rounded up to one
-  // per 1 s tick pinged each every 2 s).
+  // Two connections, a 3 s interval: two pings due every three 1 s ticks (a slice rounded
+  // up to one per tick pinged each every 2 s).
   const { sockets, pings } = await pingedSockets(2);
   await until(() => pings.every((times) => times.length >= 3), "three pings on each of 2 connections", { timeoutMs: 4 * PING_EVERY_MS });
   for (const times of pings)

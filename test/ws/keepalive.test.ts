@@ -1,7 +1,8 @@
 /**
  * The server's keepalive (docs/protocol.md): every connection is pinged once per interval
  * (25 s; ROOMZ_PING_EVERY_MS shortens it here), a slice of them each second rather than
- * all at once, whether there are thousands or two. Read with the `ws` package, whose client reports each ping frame.
+ * all at once, whether there are thousands or two. Read with the `ws` package, whose
+ * client reports each ping frame.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import WebSocket from "ws";

@@ -189,6 +189,9 @@ describe("faults: a store write fails at run time", () => {
     expect(refused.length).toBeGreaterThan(0); // the limit was reached
     expect(acked.size).toBeGreaterThan(10);
     expect(server.output).toMatch(/error storing .* failed/);
+    // The rolled-back batches took back only their own client_msg_ids: an acked one is still a duplicate.
+    const [firstId, firstAck] = [...acked][0];
+    expect((await ws.request("message", { content: "resent", client_msg_id: firstId })).data).toMatchObject({ id: firstAck.id, duplicate: true });
 
     // Still serving: the process is alive, ping and history answer, connections still open.
     await Bun.sleep(200);
@@ -205,7 +208,7 @@ describe("faults: a store write fails at run time", () => {
       expect(client.messages().filter((m) => refused.includes(m.client_msg_id))).toEqual([]);
       expect(client.messages().length).toBe(acked.size);
     }
-    expect(ws.frames.filter((f) => f.type === "ack" && f.data?.duplicate !== undefined).length).toBe(acked.size);
+    expect(ws.frames.filter((f) => f.type === "ack" && f.data?.duplicate !== undefined).length).toBe(acked.size + 1); // and the duplicate
     expect((await fetch(`${server.url}/auth/me`, { headers: { authorization: `Bearer ${jwt}` } })).status).toBe(200);
     const health = await fetch(`${server.url}/healthz`);
     expect([200, 503]).toContain(health.status);

@@ -50,7 +50,10 @@ const SCAN_SPREAD = 4;
 export class SqliteMessageLog {
   private byName = new Map<string, Channel>();
   private byId = new Map<number, Channel>();
-  private recent = new RecentIds();
+  private recent = new RecentIds((rowid, channelId, clientMsgId) => {
+    const row = this.q.row.get(rowid);
+    return row !== null && row.channel_id === channelId && row.client_msg_id === clientMsgId;
+  });
   /** Channels whose last seq and row in memory are ahead of their row in `channels`. */
   private dirty = new Set<Channel>();
   private tipsPersistedAt = 0;
@@ -75,9 +78,9 @@ export class SqliteMessageLog {
         `SELECT ${COLUMNS} FROM log WHERE rowid BETWEEN ? AND ? AND channel_id = ? AND seq BETWEEN ? AND ? ORDER BY rowid`,
       ),
       prevOf: db.query<{ prev: number | null }, [number]>("SELECT prev FROM log WHERE rowid = ?"),
-      // Newest first, so the scan stops at the first row older than the window.
-      recentIds: db.query<{ rowid: number; channel_id: number; client_msg_id: string | null; created_at: number }, []>(
-        "SELECT rowid, channel_id, client_msg_id, created_at FROM log ORDER BY rowid DESC",
+      newestTimes: db.query<{ rowid: number; created_at: number }, []>("SELECT rowid, created_at FROM log ORDER BY rowid DESC"),
+      idsFrom: db.query<{ rowid: number; channel_id: number; client_msg_id: string; created_at: number }, [number]>(
+        "SELECT rowid, channel_id, client_msg_id, created_at FROM log WHERE rowid >= ? AND client_msg_id IS NOT NULL ORDER BY rowid",
       ),
     };
     this.loadChannels();
@@ -122,13 +125,15 @@ export class SqliteMessageLog {
 
   /** The ids of the window, read back from the log: a resend after a restart is still a duplicate. */
   private loadRecentIds(now: number) {
-    const rows: Array<{ rowid: number; channelId: number; clientMsgId: string; at: number }> = [];
-    // Clocks can step back a little: read an hour past the window before stopping.
-    for (const row of this.q.recentIds.iterate()) {
+    // Newest first, to the first row older than the window; clocks can step back a little,
+    // so an hour more is read. Then the ids from there on, in the order they were stored.
+    let first: number | null = null;
+    for (const row of this.q.newestTimes.iterate()) {
       if (row.created_at < now - DEDUP_WINDOW_MS - 3_600_000) break;
-      if (row.client_msg_id !== null) rows.push({ rowid: row.rowid, channelId: row.channel_id, clientMsgId: row.client_msg_id, at: row.created_at });
+      first = row.rowid;
     }
-    for (let i = rows.length - 1; i >= 0; i--) this.recent.add(rows[i].channelId, rows[i].clientMsgId, rows[i].rowid, rows[i].at);
+    if (first === null) return;
+    for (const row of this.q.idsFrom.iterate(first)) this.recent.add(row.channel_id, row.client_msg_id, row.rowid, row.created_at);
   }
 
   private channel(name: string): Channel {
@@ -142,11 +147,11 @@ export class SqliteMessageLog {
 
   /** Stores every message of the batch in one transaction; throws (storing none) on failure. */
   appendBatch(batch: NewMessage[], now: number): Array<{ message: ChatMessage; duplicate: boolean }> {
-    const added: Array<[number, string]> = [];
+    const idsBefore = this.recent.size;
     const timestamp = new Date(now).toISOString();
     try {
       const results = this.db.transaction(() => {
-        const stored = batch.map((message) => this.appendOne(message, now, timestamp, added));
+        const stored = batch.map((message) => this.appendOne(message, now, timestamp));
         if (now - this.tipsPersistedAt >= PERSIST_TIPS_EVERY_MS) this.persistTips(now);
         return stored;
       })();
@@ -154,18 +159,17 @@ export class SqliteMessageLog {
       return results;
     } catch (error) {
       // The rolled-back seqs, channels and client_msg_ids are free again.
-      for (const [channelId, clientMsgId] of added) this.recent.remove(channelId, clientMsgId);
+      this.recent.truncate(idsBefore);
       this.loadChannels();
       throw error;
     }
   }
 
-  private appendOne(input: NewMessage, now: number, timestamp: string, added: Array<[number, string]>) {
+  private appendOne(input: NewMessage, now: number, timestamp: string) {
     const channel = this.channel(input.channel);
     if (input.clientMsgId !== null) {
-      const rowid = this.recent.get(channel.id, input.clientMsgId);
-      const original = rowid === undefined ? null : this.q.row.get(rowid);
-      if (original) return { message: this.toMessage(original), duplicate: true };
+      const rowid = this.recent.find(channel.id, input.clientMsgId);
+      if (rowid !== undefined) return { message: this.toMessage(this.q.row.get(rowid)!), duplicate: true };
     }
     const seq = channel.lastSeq + 1;
     const id = Bun.randomUUIDv7();
@@ -176,10 +180,7 @@ export class SqliteMessageLog {
     channel.lastSeq = seq;
     channel.lastRow = row;
     this.dirty.add(channel);
-    if (clientMsgId !== null) {
-      this.recent.add(channel.id, clientMsgId, row, now);
-      added.push([channel.id, clientMsgId]);
-    }
+    if (clientMsgId !== null) this.recent.add(channel.id, clientMsgId, row, now);
     const user = { id: input.channel, email: input.email, display_name: displayName };
     return { message: { id, seq, client_msg_id: clientMsgId, user, connection_id: connectionId, content, timestamp, files }, duplicate: false };
   }

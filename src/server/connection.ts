@@ -39,6 +39,8 @@ export class Connection implements Member {
   messageQueue: Promise<void> | null = null;
   lastHeard = Date.now();
   closing = false;
+  /** True while `corked` runs: its own check after the uncork stands for the ones inside. */
+  corkedNow = false;
   /** Bytes of replies the client asked for (replays, history pages) allowed on top of the limit until they drain. */
   private grace = 0;
   private rateTimes: number[] = [];
@@ -62,7 +64,7 @@ export class Connection implements Member {
   send(text: string): void {
     if (this.closing) return;
     this.ws.sendText(text);
-    this.checkBackpressure();
+    if (!this.corkedNow) this.checkBackpressure();
   }
 
   /**
@@ -86,9 +88,17 @@ export class Connection implements Member {
     this.ws.publish(this.channel, text);
   }
 
-  /** Runs `writes` with the socket corked: what they send it leaves in one write. */
+  /**
+   * Runs `writes` with the socket corked: what they send it leaves in one write. The send
+   * buffer is checked once, after the uncork: only then does it hold what was written.
+   */
   corked(writes: () => void): void {
-    this.ws.cork(writes);
+    this.corkedNow = true;
+    try {
+      this.ws.cork(writes);
+    } finally {
+      this.corkedNow = false;
+    }
     this.checkBackpressure();
   }
 

@@ -39,7 +39,7 @@ export class LocalFanout {
     if (sender && !sender.closing) sender.sendAndPublish(text);
     else this.publishToTopic(channel, text);
     this.delivered(connections.size);
-    for (const connection of connections.values()) connection.checkBackpressure();
+    for (const connection of connections.values()) if (!connection.corkedNow) connection.checkBackpressure();
   }
 
   /**

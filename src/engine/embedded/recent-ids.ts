@@ -3,7 +3,7 @@
  * stored: the embedded engine's de-duplication, in memory instead of a random-key index
  * that every append would have written to (issue 14).
  *
- * Kept in typed arrays, not in Maps of strings: a Map entry per message cost about 180 B
+ * Kept in typed arrays, not in Maps of strings: a Map entry per message held 168 B
  * of JS heap, and at 10,000 msg/s the collector's full marks of those entries stalled the
  * event loop for 100–200 ms (bench/results/findings.md). Here an entry is 24 B in a ring
  * (insertion order, for expiry) plus two 4 B slots of an open-addressing index, none of

@@ -15,9 +15,10 @@ interface Stored {
 /** A log of rows (rowid → what it stored), the table over it, and the model beside it. */
 function setup() {
   const rows = new Map<number, Stored>();
-  const ids = new RecentIds((rowid, channelId, clientMsgId) => {
+  // The row handed back is its rowid here, so a lookup's answer reads as the rowid found.
+  const ids = new RecentIds<number>((rowid, channelId, clientMsgId) => {
     const row = rows.get(rowid);
-    return row !== undefined && row.channelId === channelId && row.clientMsgId === clientMsgId;
+    return row !== undefined && row.channelId === channelId && row.clientMsgId === clientMsgId ? rowid : null;
   });
   return { rows, ids };
 }

@@ -50,9 +50,9 @@ const SCAN_SPREAD = 4;
 export class SqliteMessageLog {
   private byName = new Map<string, Channel>();
   private byId = new Map<number, Channel>();
-  private recent = new RecentIds((rowid, channelId, clientMsgId) => {
+  private recent = new RecentIds<LogRow>((rowid, channelId, clientMsgId) => {
     const row = this.q.row.get(rowid);
-    return row !== null && row.channel_id === channelId && row.client_msg_id === clientMsgId;
+    return row !== null && row.channel_id === channelId && row.client_msg_id === clientMsgId ? row : null;
   });
   /** Channels whose last seq and row in memory are ahead of their row in `channels`. */
   private dirty = new Set<Channel>();
@@ -168,8 +168,8 @@ export class SqliteMessageLog {
   private appendOne(input: NewMessage, now: number, timestamp: string) {
     const channel = this.channel(input.channel);
     if (input.clientMsgId !== null) {
-      const rowid = this.recent.find(channel.id, input.clientMsgId);
-      if (rowid !== undefined) return { message: this.toMessage(this.q.row.get(rowid)!), duplicate: true };
+      const original = this.recent.find(channel.id, input.clientMsgId);
+      if (original) return { message: this.toMessage(original), duplicate: true };
     }
     const seq = channel.lastSeq + 1;
     const id = Bun.randomUUIDv7();

@@ -8,8 +8,9 @@
  * event loop for 100–200 ms (bench/results/findings.md). Here an entry is 24 B in a ring
  * (insertion order, for expiry) plus two 4 B slots of an open-addressing index, none of
  * which the collector looks into. Only two 32-bit hashes of the id are kept, so each
- * candidate a lookup finds is confirmed against the stored row (`isStoredAs`): a hash
- * collision can never make a new message look like a duplicate.
+ * candidate a lookup finds is confirmed against the stored row (`storedAs` reads it, and
+ * the lookup hands that row back): a hash collision can never make a new message look
+ * like a duplicate.
  */
 
 /** The contract asks for at least 24 hours; the hour more absorbs clock steps. */
@@ -19,7 +20,7 @@ const MIN_CAPACITY = 1024;
 const SEED_A = 0x9e3779b9;
 const SEED_B = 0x85ebca6b;
 
-export class RecentIds {
+export class RecentIds<Row> {
   /** Ring of entries in insertion order; absolute positions `head` … `tail` - 1 are live. */
   private hashA = new Uint32Array(MIN_CAPACITY);
   private hashB = new Uint32Array(MIN_CAPACITY);
@@ -30,21 +31,23 @@ export class RecentIds {
   /** Linear-probing index, twice the ring's size: ring slot + 1, or 0 for empty. */
   private slots = new Uint32Array(MIN_CAPACITY * 2);
 
-  /** `isStoredAs`: does the row `rowid` hold this channel's message with this client_msg_id? */
-  constructor(private isStoredAs: (rowid: number, channelId: number, clientMsgId: string) => boolean) {}
+  /** `storedAs`: the row `rowid` if it holds this channel's message with this client_msg_id, else null. */
+  constructor(private storedAs: (rowid: number, channelId: number, clientMsgId: string) => Row | null) {}
 
   get size(): number {
     return this.tail - this.head;
   }
 
-  /** The rowid of the message stored with this client_msg_id in the window, if any. */
-  find(channelId: number, clientMsgId: string): number | undefined {
+  /** The row of the message stored with this client_msg_id in the window, if any. */
+  find(channelId: number, clientMsgId: string): Row | undefined {
     const a = hashOf(clientMsgId, channelId, SEED_A);
     const b = hashOf(clientMsgId, channelId, SEED_B);
     const mask = this.slots.length - 1;
     for (let s = a & mask; this.slots[s] !== 0; s = (s + 1) & mask) {
       const entry = this.slots[s] - 1;
-      if (this.hashA[entry] === a && this.hashB[entry] === b && this.isStoredAs(this.rowids[entry], channelId, clientMsgId)) return this.rowids[entry];
+      if (this.hashA[entry] !== a || this.hashB[entry] !== b) continue;
+      const row = this.storedAs(this.rowids[entry], channelId, clientMsgId);
+      if (row !== null) return row;
     }
     return undefined;
   }

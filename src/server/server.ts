@@ -158,6 +158,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
       }
       if (path.startsWith("/files/")) return download(files, request, path);
       if (HTTP_PATHS.test(path)) {
+        // An event stream is quiet between heartbeats (25 s), longer than Bun's 10 s idle
+        // timeout for HTTP, which would cut it; every other request keeps that timeout.
+        if (path === "/api/stream") bunServer.timeout(request, 0);
         const routed = forElysia(request, path, search);
         peers.set(routed, clientAddress(config, request, bunServer.requestIP(request)?.address ?? "unknown"));
         return http.handle(routed);

@@ -168,3 +168,21 @@ describe("slow streams", () => {
     sender.close();
   }, 40_000);
 });
+
+describe("a quiet stream", () => {
+  test("stays open past Bun's 10 s HTTP idle timeout with the real 25 s heartbeat, and still delivers", async () => {
+    const quiet = await suite.start({});
+    try {
+      const { jwt, token } = await tokenUserOn(quiet, "read");
+      const stream = await SseClient.open(`${quiet.url}/api/stream`, bearer(token.token));
+      await Bun.sleep(13_000);
+      expect(stream.ended).toBe(false);
+      expect((await postMessage(quiet, jwt, "after a quiet spell")).status).toBe(201);
+      await stream.until(() => stream.messages().length === 1, "the message after the quiet spell");
+      expect(stream.ended).toBe(false);
+      stream.close();
+    } finally {
+      await quiet.stop();
+    }
+  }, 40_000);
+});

@@ -10,7 +10,7 @@
  */
 import { Conn, type Handlers, type Kind } from "./gen/conn";
 import { benchEmail, mintSession } from "./lib/jwt";
-import { Samples, r3 } from "./lib/stats";
+import { Samples, r3, slowEvents } from "./lib/stats";
 
 interface Init {
   kind: Kind;
@@ -28,6 +28,9 @@ const out = (o: object) => process.stdout.write(JSON.stringify(o) + "\n");
 
 // ---- per-step counters -------------------------------------------------------------
 const lat = new Samples();
+/** Send times of `lat`'s samples, kept only by a `send` with `events: true` (probe/s3-events.ts). */
+const latSentAt = new Samples();
+let tracing = false;
 let step = 0;
 let st = freshStep();
 function freshStep() {
@@ -74,6 +77,7 @@ const handlers: Handlers = {
     }
     st.delivered++;
     lat.add(performance.now() - sentAt);
+    if (tracing) latSentAt.add(sentAt);
   },
   onAck(c, seq, raw) {
     const refAt = raw.indexOf('"ref":"');
@@ -250,10 +254,12 @@ async function drain(drainMs: number) {
   return Math.round(performance.now() - t0);
 }
 
-async function send(cmd: { rate: number; ms: number; senders: number; drainMs?: number }) {
+async function send(cmd: { rate: number; ms: number; senders: number; drainMs?: number; events?: boolean }) {
   step++;
   st = freshStep();
   lat.reset();
+  latSentAt.reset();
+  tracing = cmd.events === true;
   const senders = senderConns(cmd.senders);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -266,6 +272,7 @@ async function send(cmd: { rate: number; ms: number; senders: number; drainMs?: 
     drainMs,
     maxBacklogMs: r3((maxBacklog / cmd.rate) * 1000),
     genCpuPct: Math.round(((cpu.user + cpu.system) / 1000 / sendMs) * 100),
+    ...(tracing ? { slow: slowEvents(latSentAt.values(), lat.values(), 1, sendMs) } : {}),
   };
 }
 

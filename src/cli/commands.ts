@@ -15,6 +15,8 @@ export interface CliContext {
   warn(text: string): void;
   /** Connects (after a sign-in), reporting failures through the state events. */
   start(): void;
+  /** Ends the session on the server (the stop this causes is not reported as a refusal). */
+  signOut(): Promise<void>;
   quit(): void;
 }
 
@@ -72,7 +74,7 @@ const COMMANDS: Record<string, Handler> = {
   },
   async logout(ctx) {
     if (!ctx.signedIn()) return ctx.say("You are not signed in.");
-    await ctx.client.logout();
+    await ctx.signOut();
     ctx.say("Signed out. Type /login <email> to sign in again.");
   },
   quit(ctx) {

@@ -63,6 +63,7 @@ function describeStop(state: ConnectionState): string | null {
     case "not_allowed":
       return "This address is no longer allowed on this server.";
     case "closed":
+    case "user_changed": // the command that signed in says so itself
       return null;
     default:
       return `Disconnected: ${state.reason ?? "stopped"}.`;

@@ -27,6 +27,7 @@ export async function runCli(argv: string[]): Promise<number> {
   const { client, saved: cached } = clientWithCache({ server, onSession: (s) => (session = s?.session ?? null) });
   let session = cached?.session ?? null;
   let usedCache = Boolean(cached);
+  let signingOut = false;
   const term = new Terminal(process.stdin, process.stdout, style.bold("roomz> "));
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
@@ -42,6 +43,15 @@ export async function runCli(argv: string[]): Promise<number> {
       usedCache = false;
       client.connect().catch(() => {}); // failures arrive as connection_state
     },
+    signOut: async () => {
+      signingOut = true;
+      usedCache = false;
+      try {
+        await client.logout();
+      } finally {
+        signingOut = false;
+      }
+    },
     quit: () => term.close(),
   };
 
@@ -52,6 +62,7 @@ export async function runCli(argv: string[]): Promise<number> {
     ctx.say(style.dim(d.user.display_name ? `A connection is now called "${d.user.display_name}".` : "A connection cleared its name.")),
   );
   client.on("connection_state", (state) => {
+    if (signingOut) return; // the /logout command reports its own outcome
     if (state.status === "stopped" && state.stop === "signed_out" && usedCache) {
       usedCache = false;
       return ctx.warn("Your saved session was refused by the server, so it was removed. Type /login <email> to sign in again.");

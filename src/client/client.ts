@@ -83,10 +83,17 @@ export class RoomzClient extends RoomzHttpClient {
     return this.emitter.on(event, handler);
   }
 
-  /** Exchanges a magic-link token for a session, keeps it, and reports it through onSession. */
+  /**
+   * Exchanges a magic-link token for a session, keeps it, and reports it through onSession.
+   * When it is another user's, this client stops (`user_changed`) until connect() again.
+   */
   async verifyToken(token: string): Promise<VerifyResult> {
     const result = await this.http.verifyToken(token.trim());
-    if (this.auth && this.auth.user.email !== result.user.email) this.forgetChannel();
+    if (this.auth && this.auth.user.email !== result.user.email) {
+      // The open connection is the previous user's, and so is every unsent message.
+      this.halt("user_changed", clientError("closed", `Not sent: you signed in as ${result.user.email}.`));
+      this.forgetChannel();
+    }
     this.session = result.session;
     this.options.onSession?.({ session: result.session, email: result.user.email, expires_at: result.expires_at });
     return result;

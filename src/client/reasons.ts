@@ -12,6 +12,7 @@ export const STOP_REASONS: Record<StopCode, string> = {
   not_allowed: "not allowed",
   no_websocket: "no WebSocket",
   bad_address: "bad server address",
+  user_changed: "signed in as another user",
 };
 
 /** Why a connection dropped (and will be resumed), from its close code. */

@@ -18,9 +18,10 @@ export type ConnectionStatus = "idle" | "connecting" | "connected" | "reconnecti
  * - `session_ended`: logout, logout-all or expiry elsewhere (close 4001);
  * - `not_allowed`: the address is off the allow-list (close 4003, or 403);
  * - `no_websocket`: this runtime has no WebSocket and none was given;
- * - `bad_address`: the server address can't be connected to.
+ * - `bad_address`: the server address can't be connected to;
+ * - `user_changed`: `verifyToken` signed in another user; `connect()` joins their channel.
  */
-export type StopCode = "closed" | "signed_out" | "session_ended" | "not_allowed" | "no_websocket" | "bad_address";
+export type StopCode = "closed" | "signed_out" | "session_ended" | "not_allowed" | "no_websocket" | "bad_address" | "user_changed";
 
 /**
  * Where the connection stands. `retryInMs` is set while waiting for the next attempt

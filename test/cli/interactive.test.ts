@@ -86,6 +86,7 @@ describe("roomz cli", () => {
 
     cli.type("/logout");
     await cli.waitFor("Signed out. Type /login <email> to sign in again.");
+    expect(cli.screen()).not.toContain("refused");
     expect(new SessionCache(cacheFile).get(server.url)).toBeNull();
     const me = await fetch(`${server.url}/auth/me`, { headers: { authorization: `Bearer ${cliSession}` } });
     expect(me.status).toBe(401);
@@ -130,6 +131,52 @@ describe("roomz cli", () => {
     cli.type("/quit");
     expect(await cli.exitCode()).toBe(0);
   }, 90000);
+
+  test("/token for another address while signed in: the terminal joins that user's channel, and nothing reaches the first", async () => {
+    const [first, second] = [freshUser(), freshUser()];
+    const home = tempDir("roomz-home-");
+    const { session } = await signedInClient(server, first);
+    new SessionCache(join(home, ".roomz", "session.json")).set(server.url, { session, email: first, expires_at: new Date(Date.now() + 86_400_000).toISOString() });
+    const cli = openCli(home);
+    await cli.waitFor(`Connected to ${server.url}.`);
+    const { client: firstClient } = await signedInClient(server, first);
+    const { client: secondClient } = await signedInClient(server, second);
+    const [toFirst, toSecond]: ChatMessage[][] = [[], []];
+    firstClient.on("message", (m) => toFirst.push(m));
+    secondClient.on("message", (m) => toSecond.push(m));
+    await Promise.all([firstClient.connect(), secondClient.connect()]);
+
+    cli.type(`/token ${await requestLink(cli, second, "a sign-in link is on its way")}`);
+    await cli.waitFor(`Signed in as ${second}.`);
+    await until(() => cli.screen().split(`Connected to ${server.url}.`).length === 3, "the second connect");
+    cli.type("who am i");
+    await until(() => toSecond.some((m) => m.content === "who am i"), "the second user's channel to get it");
+    cli.type("/history 1");
+    await cli.waitFor(new RegExp(`${second.replace(/\./g, "\\.")} \\(this terminal\\): who am i\\n.*--- end of history ---`));
+    expect(toFirst).toEqual([]);
+
+    cli.type("/logout");
+    await cli.waitFor("Signed out. Type /login <email> to sign in again.");
+    expect(cli.screen()).not.toContain("refused");
+    cli.type("/quit");
+    expect(await cli.exitCode()).toBe(0);
+    firstClient.close();
+    secondClient.close();
+  }, 40000);
+
+  test("/logout of a saved session says that it signed out, not that the session was refused", async () => {
+    const email = freshUser();
+    const home = tempDir("roomz-home-");
+    const { session } = await signedInClient(server, email);
+    new SessionCache(join(home, ".roomz", "session.json")).set(server.url, { session, email, expires_at: new Date(Date.now() + 86_400_000).toISOString() });
+    const cli = openCli(home);
+    await cli.waitFor(`Connected to ${server.url}.`);
+    cli.type("/logout");
+    await cli.waitFor("Signed out. Type /login <email> to sign in again.");
+    expect(cli.screen()).not.toContain("refused");
+    cli.type("/quit");
+    expect(await cli.exitCode()).toBe(0);
+  });
 
   test("the whole sign-in link pasted after /token signs in, as its token does", async () => {
     const email = freshUser();

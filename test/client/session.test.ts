@@ -44,6 +44,28 @@ describe("sessions", () => {
     expect(dropped).toEqual([null]);
   });
 
+  test("verifyToken for another user stops the first user's connection (`user_changed`); connect() joins the new channel", async () => {
+    const [first, second] = [freshUser(), freshUser()];
+    const { client } = await signedInClient(server, first);
+    await client.connect();
+    const { client: watcher } = await signedInClient(server, first);
+    const seenByFirst: string[] = [];
+    watcher.on("message", (m) => seenByFirst.push(m.content));
+    await watcher.connect();
+    const result = await client.verifyToken(await requestToken(server, second));
+    expect(result.user.email).toBe(second);
+    expect(client.state).toEqual({ status: "stopped", reason: "signed in as another user", stop: "user_changed" });
+    expect(client.user).toBeNull();
+    const auth = await client.connect();
+    expect(auth.user.email).toBe(second);
+    expect((await client.send("for the second")).seq).toBe(1);
+    await client.send("flush");
+    await Bun.sleep(200);
+    expect(seenByFirst).toEqual([]);
+    client.close();
+    watcher.close();
+  });
+
   test("logout ends this session on the server and stops the client", async () => {
     const { client, session } = await signedInClient(server, freshUser());
     await client.connect();

@@ -10,6 +10,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSyn
 import { join } from "node:path";
 
 const PIECE = 1024 * 1024;
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 function blobPath(dataDir: string, sha256: string): string {
   return join(dataDir, "files", sha256.slice(0, 2), sha256);
@@ -29,7 +30,9 @@ export function addBlobsToBackup(copy: Database, dataDir: string): number {
     const fd = openSync(path, "r");
     try {
       copy.transaction(() => {
-        for (let piece = 0, read; (read = readSync(fd, buffer, 0, PIECE, null)) > 0; piece++) insert.run(sha256, piece, buffer.subarray(0, read));
+        let piece = 0;
+        for (let read; (read = readSync(fd, buffer, 0, PIECE, null)) > 0; piece++) insert.run(sha256, piece, buffer.subarray(0, read));
+        if (piece === 0) insert.run(sha256, 0, new Uint8Array(0)); // an empty file is one empty piece, not none
       })();
     } finally {
       closeSync(fd);
@@ -66,5 +69,15 @@ export function restoreBlobsFromBackup(db: Database, dataDir: string): number {
   }
   finish();
   db.exec("DROP TABLE backup_blobs");
-  return count;
+  return count + restoreEmptyBlob(db, dataDir);
+}
+
+/** Backups made before empty files had a piece hold none for them; their bytes are known. */
+function restoreEmptyBlob(db: Database, dataDir: string): number {
+  const path = blobPath(dataDir, EMPTY_SHA256);
+  if (existsSync(path) || db.query("SELECT 1 FROM sqlite_master WHERE name = 'files'").get() === null) return 0;
+  if (db.query("SELECT 1 FROM files WHERE sha256 = ?").get(EMPTY_SHA256) === null) return 0;
+  mkdirSync(join(dataDir, "files", EMPTY_SHA256.slice(0, 2)), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, "w", 0o600));
+  return 1;
 }

@@ -6,9 +6,10 @@
  * seen, so the client dropped the new messages as old.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { statSync } from "node:fs";
+import { Database } from "bun:sqlite";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { runRoomz, signIn, startServer, tempDir, type TestServer } from "../helpers/server";
+import { ROOT, runRoomz, signIn, startServer, tempDir, type TestServer } from "../helpers/server";
 import { RoomzClient } from "../../src/client";
 import { FAST, until, watching } from "../client/support";
 
@@ -49,6 +50,11 @@ describe("roomz backup and roomz restore", () => {
     expect(backedUp).toBeGreaterThanOrEqual(40);
     expect(backedUp).toBeLessThan(total);
     expect(statSync(backupFile).mode & 0o777).toBe(0o600);
+    // docs/deployment.md's way of looking into a backup, its query run as written.
+    const [, documentedQuery] = /`sqlite3 FILE '([^']+)'`/.exec(readFileSync(join(ROOT, "docs/deployment.md"), "utf8"))!;
+    const copy = new Database(backupFile, { readonly: true });
+    expect(Object.values(copy.query(documentedQuery).get() as object)).toEqual([backedUp]);
+    copy.close();
     await until(() => seen.at(-1)?.seq === total, `the watcher at seq ${total}`);
     const oldEpoch = watcher.epoch;
 

@@ -24,7 +24,14 @@ export async function runSend(argv: string[]): Promise<number> {
     console.error(`No file at ${parsed.file}.\n${USAGE}`);
     return EXIT.usage;
   }
-  const content = parsed.rest.length > 0 || file ? parsed.rest.join(" ") : (await readStdin()).replace(/(\r?\n)+$/, "");
+  const fromStdin = parsed.rest.length === 0 && !file;
+  const stdin = fromStdin ? await readStdin() : "";
+  if (stdin === null) {
+    console.error(`Standard input is not UTF-8 text; nothing was sent. To send it as a file: roomz send --file PATH\n${USAGE}`);
+    return EXIT.usage;
+  }
+  // The one newline that ends the last line (echo's, a file's) is not part of the message.
+  const content = fromStdin ? stdin.replace(/\r?\n$/, "") : parsed.rest.join(" ");
   if (content.trim() === "" && !file) {
     console.error(`Nothing to send.\n${USAGE}`);
     return EXIT.usage;
@@ -80,8 +87,13 @@ async function postWithToken(server: string, token: string, content: string, att
   }
 }
 
-async function readStdin(): Promise<string> {
+/** Standard input as text, or null when it is not UTF-8 (it would be stored altered). */
+async function readStdin(): Promise<string | null> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks).toString("utf8");
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    return null;
+  }
 }

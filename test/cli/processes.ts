@@ -22,11 +22,11 @@ export function roomzProcesses(serverOf: () => TestServer) {
     return { home, email, session };
   }
 
-  async function roomz(home: string, args: string[], stdin?: string, env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  async function roomz(home: string, args: string[], stdin?: string | Uint8Array, env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
     const child = Bun.spawn([process.execPath, MAIN, ...args], {
       cwd: ROOT,
       env: { ...process.env, HOME: home, ROOMZ_SERVER: undefined, ...env },
-      stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
+      stdin: stdin === undefined ? "ignore" : typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin,
       stdout: "pipe",
       stderr: "pipe",
     });

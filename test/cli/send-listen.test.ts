@@ -38,6 +38,25 @@ describe("roomz send and roomz listen", () => {
     expect(await listener.child.exited).toBe(0);
   });
 
+  test("standard input: only the newline ending the last line is removed; bytes that are not UTF-8 are refused (exit 2), nothing sent", async () => {
+    const { home } = await signedInHome();
+    const listener = listen(home);
+    try {
+      await until(() => listener.stderr().includes(`Connected to ${server.url}.`), "listen to connect");
+      const at = ["--server", server.url];
+      for (const stdin of ["two blank lines follow\n\n\n", "windows line\r\n", "  indented, no newline"]) expect((await roomz(home, ["send", ...at], stdin)).code).toBe(0);
+      const notText = await roomz(home, ["send", ...at], new Uint8Array([0x62, 0x61, 0x64, 0x20, 0xff, 0xfe]));
+      expect(notText.code).toBe(2);
+      expect(notText.err).toContain("Standard input is not UTF-8 text; nothing was sent.");
+      expect((await roomz(home, ["send", ...at, "last"])).code).toBe(0);
+      await until(() => listener.messages.length === 4, "four messages");
+      expect(listener.messages.map((m) => m.content)).toEqual(["two blank lines follow\n\n", "windows line", "  indented, no newline", "last"]);
+    } finally {
+      listener.child.kill("SIGINT");
+    }
+    expect(await listener.child.exited).toBe(0);
+  });
+
   test("in a shell pipeline: printf | roomz send, and roomz listen --json | head", async () => {
     const { home } = await signedInHome();
     const sh = (script: string) =>

@@ -4,8 +4,9 @@ import type { Config } from "./config";
 export const MAX_BODY_BYTES = 16 * 1024;
 
 export class BodyTooLarge extends Error {}
+export class BodyNotUtf8 extends Error {}
 
-/** Reads the body as text, refusing (BodyTooLarge) past 16 KiB whatever Content-Length says. */
+/** Reads the body as text, refusing past 16 KiB whatever Content-Length says (BodyTooLarge) and bytes that are not UTF-8 (BodyNotUtf8). */
 export async function readBody(request: Request): Promise<string> {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > MAX_BODY_BYTES) throw new BodyTooLarge();
@@ -17,7 +18,11 @@ export async function readBody(request: Request): Promise<string> {
     if (size > MAX_BODY_BYTES) throw new BodyTooLarge();
     chunks.push(chunk);
   }
-  return new TextDecoder("utf-8", { fatal: false }).decode(Buffer.concat(chunks));
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new BodyNotUtf8(); // replaced bytes would be stored as if the client had sent them
+  }
 }
 
 function normalisedOrigin(value: string): string | null {

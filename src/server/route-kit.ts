@@ -6,7 +6,7 @@
 import type { Config } from "./config";
 import type { Metrics } from "./metrics";
 import { problem } from "./problem";
-import { BodyTooLarge, originAllowed, readBody } from "./request";
+import { BodyNotUtf8, BodyTooLarge, originAllowed, readBody } from "./request";
 
 /** Bodies are read by hand (readBody), so the 16 KiB limit holds whatever a client declares. */
 export const noParse = { parse: "none" as const };
@@ -39,6 +39,7 @@ export async function guardedBody(config: Config, metrics: Metrics, request: Req
     return await readBody(request);
   } catch (error) {
     if (error instanceof BodyTooLarge) return problem("too_large", "The request body is over 16 KiB; send less.", pathOf(request));
+    if (error instanceof BodyNotUtf8) return problem("invalid_data", "The request body is not UTF-8 text; nothing was stored.", pathOf(request));
     throw error;
   }
 }

@@ -107,6 +107,12 @@ describe("POST /api/messages", () => {
     await expectProblem(await postMessage(server, t, "x", { "idempotency-key": "y".repeat(65) }), 400, "invalid_data", "/api/messages");
     await expectProblem(await postMessage(server, t, { content: "x", files: ["nope"] }), 400, "invalid_data", "/api/messages");
     await expectProblem(await postMessage(server, t, "x".repeat(17 * 1024)), 413, "too_large", "/api/messages");
+    const notUtf8 = new Uint8Array([0x62, 0x61, 0x64, 0x20, 0xff, 0xfe]); // "bad " and two bytes no UTF-8 text has
+    for (const type of ["text/plain", "application/json"]) {
+      const body = type === "text/plain" ? notUtf8 : new Uint8Array([...new TextEncoder().encode('{"content":"'), ...notUtf8, 0x22, 0x7d]);
+      const sent = await fetch(`${server.url}/api/messages`, { method: "POST", headers: { ...bearer(t), "content-type": type }, body });
+      await expectProblem(sent, 400, "invalid_data", "/api/messages");
+    }
     await expectProblem(await fetch(`${server.url}/api/messages`, { method: "POST", body: "x" }), 401, "unauthenticated", "/api/messages");
     await expectProblem(await fetch(`${server.url}/api/messages`, { method: "PUT", headers: bearer(t) }), 405, "method_not_allowed", "/api/messages");
     expect((await postMessage(server, t, { content: "ok", files: [] })).status).toBe(201);

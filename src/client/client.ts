@@ -21,7 +21,7 @@ import { randomId } from "./ids.js";
 import { Link, LinkClosed } from "./link.js";
 import { closeReason, STOP_REASONS, STOPPED_ANSWERING } from "./reasons.js";
 import { CLOSE } from "../protocol/problems.js";
-import { Outbox } from "./outbox.js";
+import { Outbox, messageData } from "./outbox.js";
 import * as presence from "./presence.js";
 import { Sequencer } from "./sequencer.js";
 import { headSeq, withGapFilled } from "./sync.js";
@@ -42,7 +42,9 @@ export class RoomzClient extends RoomzHttpClient {
   private readonly emitter = new Emitter<RoomzEvents>();
   private readonly sequencer = new Sequencer((message) => this.emitter.emit("message", message));
   private readonly outbox: Outbox;
-  private restored: RestoredSend[];
+  private restored: RestoredSend[] = [];
+  /** The address this client is signed in as, once it has heard it (me, verifyToken, authenticated). */
+  private owner: string | null = null;
   private readonly backoff: Backoff;
   private link: Link | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -63,11 +65,14 @@ export class RoomzClient extends RoomzHttpClient {
     this.WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     this.backoff = new Backoff(options.reconnect?.baseMs, options.reconnect?.maxMs);
     this.outbox = new Outbox(options.outboxStorage);
-    // Sent again with their own ids: the server stores each at most once.
-    this.restored = this.outbox.stored().map((p) => ({ ...p, ack: this.queueMessage(p) }));
   }
 
-  /** The messages queued again from the outbox storage at start, each once (then []). */
+  /**
+   * The messages of an earlier run queued again from the outbox storage (sent again with
+   * their own ids: the server stores each at most once), each once (then []). They are
+   * queued once this client knows its user (after me(), verifyToken() or a connect), and
+   * only those that user typed.
+   */
   restoredSends(): RestoredSend[] {
     return this.restored.splice(0);
   }
@@ -95,13 +100,16 @@ export class RoomzClient extends RoomzHttpClient {
       this.forgetChannel();
     }
     this.session = result.session;
+    this.learnUser(result.user.email);
     this.options.onSession?.({ session: result.session, email: result.user.email, expires_at: result.expires_at });
     return result;
   }
 
   async me(): Promise<MeResult> {
     try {
-      return await this.http.me();
+      const me = await this.http.me();
+      this.learnUser(me.user.email);
+      return me;
     } catch (error) {
       if (error instanceof RoomzError && error.code === "unauthenticated") this.dropSession();
       throw error;
@@ -130,6 +138,7 @@ export class RoomzClient extends RoomzHttpClient {
     if (this.stopError) return Promise.reject(this.stopError);
     const pending: PendingSend = { client_msg_id: clientMsgId, content, created_at: new Date().toISOString() };
     if (files.length > 0) pending.files = files;
+    if (this.owner !== null) pending.user = this.owner;
     return this.queueMessage(pending);
   }
 
@@ -141,10 +150,16 @@ export class RoomzClient extends RoomzHttpClient {
   }
 
   private queueMessage(pending: PendingSend): Promise<MessageAck> {
-    const data = { content: pending.content, client_msg_id: pending.client_msg_id, ...(pending.files?.length ? { files: pending.files } : {}) };
-    const ack = this.outbox.add<MessageAck>("message", data, pending);
-    ack.catch(() => {}); // a restored send nobody awaits must not be an unhandled rejection
+    const ack = this.outbox.add<MessageAck>("message", messageData(pending), pending);
+    ack.catch(() => {}); // the caller's promise still rejects; one nobody awaits must not be an unhandled rejection
     return ack;
+  }
+
+  /** Queues the saved messages `email` typed in an earlier run (Outbox.adopt). */
+  private learnUser(email: string): void {
+    if (this.owner === email) return;
+    this.owner = email;
+    for (const { pending, ack } of this.outbox.adopt(email)) this.restored.push({ ...pending, ack: ack as Promise<MessageAck> });
   }
 
   /** Sets this connection's display name (null clears it); re-applied after every reconnect. */
@@ -226,6 +241,7 @@ export class RoomzClient extends RoomzHttpClient {
 
   private onAuthenticated(link: Link, data: AuthenticatedData, resume: Resume | undefined): void {
     this.auth = data;
+    this.learnUser(data.user.email);
     this._connections = [...(data.connections ?? [])];
     if (this.displayName !== null) {
       const name = this.displayName;
@@ -338,6 +354,7 @@ export class RoomzClient extends RoomzHttpClient {
 
   /** Another user signed in on this client: nothing of the previous channel carries over. */
   private forgetChannel(): void {
+    this.owner = null;
     this._epoch = null;
     this.sequencer.lastSeq = 0;
     this.auth = null;

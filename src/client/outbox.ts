@@ -19,12 +19,25 @@ interface Entry {
   pending?: PendingSend;
 }
 
+/** A message's frame data from what the storage keeps of it. */
+export function messageData(pending: PendingSend) {
+  return { content: pending.content, client_msg_id: pending.client_msg_id, ...(pending.files?.length ? { files: pending.files } : {}) };
+}
+
 export class Outbox {
   private entries: Entry[] = [];
   private link: Link | null = null;
+  /**
+   * Messages a storage kept from an earlier run that no user of this one has claimed yet:
+   * each is queued only for the user who typed it (`adopt`), and kept meanwhile, so a
+   * message can never go out in another account's channel.
+   */
+  private saved: PendingSend[];
 
   /** `storage`: where unanswered messages are kept (a browser's localStorage), if anywhere. */
-  constructor(private readonly storage?: OutboxStorage) {}
+  constructor(private readonly storage?: OutboxStorage) {
+    this.saved = this.load();
+  }
 
   get size(): number {
     return this.entries.length;
@@ -39,13 +52,34 @@ export class Outbox {
     });
   }
 
-  /** The messages a storage kept from an earlier run (a reload), as they were saved. */
-  stored(): PendingSend[] {
+  private load(): PendingSend[] {
     try {
       return this.storage?.load().filter((p) => typeof p?.client_msg_id === "string" && typeof p.content === "string") ?? [];
     } catch {
       return [];
     }
+  }
+
+  /**
+   * `user` is the one this client is signed in as: its messages of this run that did not
+   * know their user yet are marked as theirs, and the saved ones it typed (or whose user
+   * nobody recorded) are queued again, ahead of anything newer. Returns those, with their acks.
+   */
+  adopt(user: string): Array<{ pending: PendingSend; ack: Promise<unknown> }> {
+    for (const entry of this.entries) if (entry.pending && entry.pending.user === undefined) entry.pending.user = user;
+    const mine = this.saved.filter((p) => p.user === undefined || p.user === user);
+    this.saved = this.saved.filter((p) => !mine.includes(p));
+    const adopted = mine.map((saved) => {
+      const pending = { ...saved, user };
+      let entry!: Entry;
+      const ack = new Promise<unknown>((resolve, reject) => (entry = { type: "message", data: messageData(pending), resolve, reject, pending }));
+      ack.catch(() => {}); // a restored send nobody awaits must not be an unhandled rejection
+      return { entry, pending, ack };
+    });
+    this.entries.unshift(...adopted.map((a) => a.entry));
+    this.persist();
+    if (this.link) for (const { entry } of adopted) this.transmit(this.link, entry);
+    return adopted.map(({ pending, ack }) => ({ pending, ack }));
   }
 
   /** Starts sending through `link` (every waiting entry, in order), or pauses with null. */
@@ -83,7 +117,7 @@ export class Outbox {
 
   private persist(): void {
     try {
-      this.storage?.save(this.entries.flatMap((e) => (e.pending ? [e.pending] : [])));
+      this.storage?.save([...this.saved, ...this.entries.flatMap((e) => (e.pending ? [e.pending] : []))]);
     } catch {} // a full or refused storage costs the reload copy, never the send
   }
 }

@@ -92,6 +92,8 @@ export interface PendingSend {
   created_at: string;
   /** The ids of its files (already uploaded), when it has any. */
   files?: string[];
+  /** The address whose channel it was typed in, once known: it is sent for that user only. */
+  user?: string;
 }
 
 /** How to upload a file (`RoomzClient.uploadFile`, `sendFile`). */

@@ -36,6 +36,8 @@ test("a message queued before a restart is sent by the next client once, and the
   await other.send("typed offline", "queued-1");
 
   const { client: second } = await signedInClient(server, email, { outboxStorage: storage, session });
+  expect(second.restoredSends()).toEqual([]); // queued only once this client knows its user
+  await second.me();
   const restored = second.restoredSends();
   expect(restored.map((r) => r.client_msg_id)).toEqual(["queued-1"]);
   expect(second.restoredSends()).toEqual([]);
@@ -55,4 +57,28 @@ test("logging out (or any stop) drops what the storage kept", async () => {
   client.close();
   expect((await sent).code).toBe("closed");
   expect(storage.saved).toEqual([]);
+});
+
+test("a saved message is queued only for the user who typed it; another user's client leaves it stored", async () => {
+  const [typist, next] = [freshUser(), freshUser()];
+  const storage = memoryStorage();
+  const { client: first } = await signedInClient(server, typist, { outboxStorage: storage });
+  await first.me(); // the client knows its user, as the web app's does before its chat starts
+  void first.send("mine only", "owned-1").catch(() => {});
+  expect(storage.saved).toEqual([{ client_msg_id: "owned-1", content: "mine only", created_at: expect.any(String), user: typist }]);
+
+  const { client: other } = await signedInClient(server, next, { outboxStorage: storage });
+  await other.connect();
+  expect(other.restoredSends()).toEqual([]);
+  await other.send("the next user's own");
+  expect(storage.saved.map((p) => p.client_msg_id)).toEqual(["owned-1"]);
+  expect((await allMessages(other)).map((m) => m.content)).toEqual(["the next user's own"]);
+
+  const { client: back } = await signedInClient(server, typist, { outboxStorage: storage });
+  await back.connect();
+  const [restored] = back.restoredSends();
+  expect((await restored.ack).duplicate).toBe(false);
+  expect((await allMessages(back)).map((m) => m.content)).toEqual(["mine only"]);
+  expect(storage.saved).toEqual([]);
+  for (const c of [first, other, back]) c.close();
 });

@@ -44,6 +44,14 @@ function saveName(name: string | null) {
   } catch {}
 }
 
+/** Logging out: the next person signing in on this tab gets neither this device's name nor its ids. */
+export function forgetThisDevice() {
+  saveName(null);
+  try {
+    sessionStorage.removeItem(IDS_KEY);
+  } catch {}
+}
+
 /** `afterSeq` of a notice that happened before the newest messages were known. */
 export const LATEST = Number.MAX_SAFE_INTEGER;
 

@@ -3,6 +3,8 @@ import type { SetStoreFunction } from "solid-js/store";
 import { errorInfo, type ChatClient } from "./client-port";
 import { initialChat, type AppState } from "./state";
 import { waitText } from "../lib/format";
+import { saveDraft } from "../lib/storage";
+import { forgetThisDevice } from "./presence";
 
 /** What `/?error=<code>` (from POST /auth/verify) means, in a sentence. */
 export const LANDING_ERRORS: Record<string, string> = {
@@ -109,6 +111,9 @@ export function createSessionActions(state: AppState, setState: SetStoreFunction
       leaving = false;
     }
     client.close();
+    // Nothing typed or named here carries over to whoever signs in next on this browser.
+    saveDraft("");
+    forgetThisDevice();
     signedOut(everywhere ? "You are logged out on every device." : "You are logged out.");
   }
 

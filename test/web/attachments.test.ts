@@ -65,6 +65,18 @@ async function dispatchFiles(page: Page, selector: string, kind: "paste" | "drop
   );
 }
 
+test("over ten files at once: ten are attached and a note says how many were left out", async () => {
+  const { context } = await newContext(browser);
+  const page = await signedInPage(server, context, "bob@example.com");
+  const files = Array.from({ length: 12 }, (_, i) => ({ name: `f${i + 1}.txt`, mimeType: "text/plain", buffer: Buffer.from(`file ${i + 1}`) }));
+  await page.getByLabel("Attach files").setInputFiles(files);
+  await page.getByRole("status").getByText("A message takes at most 10 files; 2 were left out.").waitFor();
+  expect(await page.locator(".upload").count()).toBe(10);
+  await page.getByRole("button", { name: "Remove f1.txt" }).click();
+  await page.locator(".upload-note").waitFor({ state: "detached" });
+  await context.close();
+}, SLOW);
+
 test("attach, paste and drop files with a progress bar; an inline image and a download card; phone and desktop", async () => {
   const { context, errors } = await newContext(browser, { acceptDownloads: true });
   const page = await signedInPage(server, context, "alice@example.com");
@@ -82,7 +94,8 @@ test("attach, paste and drop files with a progress bar; an inline image and a do
   await page.locator('.upload[data-status="done"]').first().waitFor();
 
   await dispatchFiles(page, "#composer-input", "paste", "pasted.png", "image/png", [...png(64, 48)]);
-  await dispatchFiles(page, "form.composer", "drop", "notes.txt", "text/plain", [...new TextEncoder().encode("dropped text\n")]);
+  // Dropped on the timeline, not the composer: anywhere on the page attaches (the browser would open it otherwise).
+  await dispatchFiles(page, ".timeline", "drop", "notes.txt", "text/plain", [...new TextEncoder().encode("dropped text\n")]);
   await page.waitForFunction(() => document.querySelectorAll('.upload[data-status="done"]').length === 3);
   await page.getByLabel("Message").fill("three files");
   await page.getByRole("button", { name: "Send" }).click();

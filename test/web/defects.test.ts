@@ -282,3 +282,17 @@ function countHistoryRequests() {
     return send.call(this, data);
   } as typeof send;
 }
+
+test("right-to-left text is laid out right to left, in the message and in the composer; left-to-right stays", async () => {
+  const { context } = await newContext(browser);
+  const page = await signedInPage(server, context, "dave@example.com");
+  await box(page).fill("שלום, מה שלומך?");
+  expect(await box(page).evaluate((el) => getComputedStyle(el).direction)).toBe("rtl");
+  await box(page).press("Enter");
+  await send(page, "plain English");
+  const direction = (text: string) => item(page, text).locator(".body").evaluate((el) => getComputedStyle(el.querySelector("p") ?? el).direction);
+  await item(page, "שלום, מה שלומך?").and(page.locator("[data-seq]")).waitFor();
+  expect(await direction("שלום, מה שלומך?")).toBe("rtl");
+  expect(await direction("plain English")).toBe("ltr");
+  await context.close();
+}, SLOW);

@@ -4,6 +4,7 @@
  * those that finished. Kept apart from the message store: a failed upload never touches
  * the timeline.
  */
+import { createSignal } from "solid-js";
 import { createStore, produce } from "solid-js/store";
 import { MAX_FILES_PER_MESSAGE } from "../../../src/protocol/files";
 import type { FileInfo } from "../../../src/protocol/file-info";
@@ -24,6 +25,8 @@ export interface Upload {
 
 export function createUploads(client: ChatClient) {
   const [uploads, setUploads] = createStore<Upload[]>([]);
+  /** How many files of the last attach did not fit in the message (shown until the next change). */
+  const [leftOut, setLeftOut] = createSignal(0);
   let next = 0;
 
   function update(key: string, change: Partial<Upload>) {
@@ -32,7 +35,9 @@ export function createUploads(client: ChatClient) {
 
   /** Starts uploading each file (at most MAX_FILES_PER_MESSAGE in all). */
   function attach(files: File[]) {
-    for (const file of files.slice(0, Math.max(0, MAX_FILES_PER_MESSAGE - uploads.length))) {
+    const taken = files.slice(0, Math.max(0, MAX_FILES_PER_MESSAGE - uploads.length));
+    setLeftOut(files.length - taken.length);
+    for (const file of taken) {
       const key = `u${++next}`;
       const preview = file.type.startsWith("image/") ? URL.createObjectURL(file) : null;
       const name = file.name || `pasted-${new Date().toISOString().replace(/[:.]/g, "-")}.${file.type.split("/")[1] ?? "bin"}`;
@@ -48,6 +53,7 @@ export function createUploads(client: ChatClient) {
     const upload = uploads.find((u) => u.key === key);
     if (upload?.preview) URL.revokeObjectURL(upload.preview);
     setUploads((list) => list.filter((u) => u.key !== key));
+    setLeftOut(0);
   }
 
   /** True while any upload is still under way (sending waits for it). */
@@ -59,9 +65,10 @@ export function createUploads(client: ChatClient) {
   function clear() {
     for (const u of uploads) if (u.preview) URL.revokeObjectURL(u.preview);
     setUploads([]);
+    setLeftOut(0);
   }
 
-  return { uploads, attach, remove, busy, ready, clear };
+  return { uploads, leftOut, attach, remove, busy, ready, clear };
 }
 
 export type Uploads = ReturnType<typeof createUploads>;

@@ -3,7 +3,7 @@
  * the list of files being uploaded with their progress. (A message's files in the
  * timeline are message-files.tsx.)
  */
-import { For, Show } from "solid-js";
+import { For, Show, onCleanup, onMount } from "solid-js";
 import { fileSize } from "../../../src/client/uploads";
 import type { Upload } from "../store/uploads";
 
@@ -16,22 +16,35 @@ export function pastedFiles(event: ClipboardEvent, attach: (files: File[]) => vo
 }
 
 /** Drag-and-drop onto the composer: `dragging` shows where files will land. */
-export function dropHandlers(attach: (files: File[]) => void, dragging: (on: boolean) => void) {
+/**
+ * Files dropped anywhere on the page are attached: a drop the page did not take would
+ * make the browser open the file in place of the app. Listens on the window while the
+ * composer is mounted; `dragging` lights the composer up while files are held over the page.
+ */
+export function attachDroppedFiles(attach: (files: File[]) => void, dragging: (on: boolean) => void) {
   const hasFiles = (e: DragEvent) => [...(e.dataTransfer?.types ?? [])].includes("Files");
-  return {
-    onDragOver: (e: DragEvent) => {
-      if (!hasFiles(e)) return;
-      e.preventDefault();
-      dragging(true);
-    },
-    onDragLeave: () => dragging(false),
-    onDrop: (e: DragEvent) => {
-      dragging(false);
-      if (!hasFiles(e)) return;
-      e.preventDefault();
-      attach([...(e.dataTransfer?.files ?? [])]);
-    },
+  const over = (e: DragEvent) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    dragging(true);
   };
+  const leave = (e: DragEvent) => e.relatedTarget === null && dragging(false); // left the window
+  const drop = (e: DragEvent) => {
+    dragging(false);
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    attach([...(e.dataTransfer?.files ?? [])]);
+  };
+  onMount(() => {
+    window.addEventListener("dragover", over);
+    window.addEventListener("dragleave", leave);
+    window.addEventListener("drop", drop);
+  });
+  onCleanup(() => {
+    window.removeEventListener("dragover", over);
+    window.removeEventListener("dragleave", leave);
+    window.removeEventListener("drop", drop);
+  });
 }
 
 function PaperclipIcon() {

@@ -5,9 +5,10 @@
  */
 import { Show, createSignal } from "solid-js";
 import { codePoints, isBlank } from "../../../src/protocol/text";
+import { MAX_FILES_PER_MESSAGE } from "../../../src/protocol/files";
 import { loadDraft, saveDraft } from "../lib/storage";
 import type { Uploads } from "../store/uploads";
-import { AttachButton, UploadList, dropHandlers, pastedFiles } from "./attachments";
+import { AttachButton, UploadList, attachDroppedFiles, pastedFiles } from "./attachments";
 
 /** The counter appears once this few code points are left. */
 const COUNTER_FROM = 500;
@@ -24,6 +25,7 @@ export function Composer(props: { onSend(content: string, files: string[]): void
   const over = () => length() > props.maxLength;
   const canSend = () => (!isBlank(text()) || props.uploads.ready().length > 0) && !over() && !props.uploads.busy();
   const enterSends = !touchFirst();
+  attachDroppedFiles(props.uploads.attach, setDragging);
 
   function edit(value: string) {
     setText(value);
@@ -53,11 +55,15 @@ export function Composer(props: { onSend(content: string, files: string[]): void
         e.preventDefault();
         send();
       }}
-      {...dropHandlers(props.uploads.attach, setDragging)}
     >
       <AttachButton onFiles={props.uploads.attach} />
       <div class="composer-main">
       <UploadList uploads={props.uploads.uploads} onRemove={props.uploads.remove} />
+      <Show when={props.uploads.leftOut() > 0}>
+        <p class="upload-note" role="status">
+          A message takes at most {MAX_FILES_PER_MESSAGE} files; {props.uploads.leftOut()} {props.uploads.leftOut() === 1 ? "was" : "were"} left out. Send these first, then attach the rest.
+        </p>
+      </Show>
       <label for="composer-input" class="sr-only">
         Message
       </label>
@@ -67,6 +73,7 @@ export function Composer(props: { onSend(content: string, files: string[]): void
         rows={1}
         placeholder="Write a message"
         value={text()}
+        dir="auto"
         onInput={(e) => edit(e.currentTarget.value)}
         onKeyDown={onKeyDown}
         onPaste={(e) => pastedFiles(e, props.uploads.attach)}

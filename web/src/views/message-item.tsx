@@ -29,7 +29,7 @@ export function MessageItem(props: MessageItemProps) {
         </Show>
       </div>
       <Show when={props.message.content}>
-        <div class="body">
+        <div class="body" dir="auto">
           <Markdown content={props.message.content} />
         </div>
       </Show>

@@ -17,7 +17,7 @@ export function OutgoingItem(props: OutgoingProps) {
       <div class="meta">
         <span class="who">{props.name ?? "this device"}</span>
       </div>
-      <div class="body">
+      <div class="body" dir="auto">
         <Markdown content={props.item.content} />
       </div>
       <div class="foot">

@@ -52,8 +52,20 @@ export async function runCli(argv: string[]): Promise<number> {
         signingOut = false;
       }
     },
-    quit: () => term.close(),
+    quit: () => leave(),
   };
+
+  // Leaving with messages still waiting for the server would lose them: the first /quit
+  // (or Ctrl-C) says so, the second leaves, and the exit status tells a script.
+  let warnedUnsent = false;
+  function leave() {
+    const waiting = client.unsent().length;
+    if (waiting > 0 && !warnedUnsent) {
+      warnedUnsent = true;
+      return ctx.warn(`${waiting === 1 ? "1 message is" : `${waiting} messages are`} not sent yet: ${waiting === 1 ? "it waits" : "they wait"} for the server. /quit (or Ctrl-C) again to leave anyway, and lose ${waiting === 1 ? "it" : "them"}.`);
+    }
+    term.close();
+  }
 
   client.on("message", (m) => ctx.say(formatMessage(m, m.connection_id === client.connectionId)));
   client.on("user_joined", (d) => ctx.say(style.dim(`Another connection opened (${d.total_connections} open).`)));
@@ -81,10 +93,13 @@ export async function runCli(argv: string[]): Promise<number> {
   // Lines are handled at once: the client's outbox keeps requests in typed order, and a
   // message queued while offline must not hold up /quit.
   term.rl.on("line", (line) => void handleLine(ctx, line));
-  term.rl.on("SIGINT", () => term.close());
+  term.rl.on("SIGINT", () => leave());
   term.rl.on("close", () => done());
   await finished;
+  const lost = client.unsent();
   client.close();
   process.stdin.pause();
-  return 0;
+  if (lost.length === 0) return 0;
+  for (const message of lost) console.error(style.red(`Not sent: ${JSON.stringify(message.content)}`));
+  return 1;
 }

@@ -78,6 +78,8 @@ export class RoomzClient extends RoomzHttpClient {
   }
 
   get state(): ConnectionState { return this.current; }
+  /** The messages sent and not yet acknowledged (they go out, in order, once connected). */
+  unsent(): PendingSend[] { return this.outbox.unsent(); }
   get connections(): ConnectionInfo[] { return this._connections; }
   get connectionId(): string | null { return this.auth?.connection_id ?? null; }
   get user() { return this.auth?.user ?? null; }

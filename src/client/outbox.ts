@@ -43,6 +43,11 @@ export class Outbox {
     return this.entries.length;
   }
 
+  /** The messages still waiting for their ack, oldest first. */
+  unsent(): PendingSend[] {
+    return this.entries.flatMap((e) => (e.pending ? [{ ...e.pending }] : []));
+  }
+
   add<T>(type: string, data: unknown, pending?: PendingSend): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const entry: Entry = { type, data, resolve: resolve as (v: unknown) => void, reject, pending };

@@ -132,6 +132,28 @@ describe("roomz cli", () => {
     expect(await cli.exitCode()).toBe(0);
   }, 90000);
 
+  test("/quit with a message still waiting for the server warns first; the second /quit exits 1 and names what was not sent", async () => {
+    const email = freshUser();
+    const home = tempDir("roomz-home-");
+    const { session } = await signedInClient(server, email);
+    new SessionCache(join(home, ".roomz", "session.json")).set(server.url, { session, email, expires_at: new Date(Date.now() + 86_400_000).toISOString() });
+    const cli = openCli(home);
+    await cli.waitFor(`Connected to ${server.url}.`);
+    await server.stop("SIGKILL");
+    try {
+      await cli.waitFor(/(Server unreachable at .*; retrying in \d+ s\.)|(Connection lost .*reconnecting in \d+ s\.)/);
+      cli.type("typed while away");
+      await cli.waitFor("the message waits and is sent on reconnect");
+      cli.type("/quit");
+      await cli.waitFor("1 message is not sent yet: it waits for the server. /quit (or Ctrl-C) again to leave anyway, and lose it.");
+      cli.type("/quit");
+      expect(await cli.exitCode()).toBe(1);
+      expect(cli.screen()).toContain('Not sent: "typed while away"');
+    } finally {
+      await server.start();
+    }
+  }, 60000);
+
   test("/token for another address while signed in: the terminal joins that user's channel, and nothing reaches the first", async () => {
     const [first, second] = [freshUser(), freshUser()];
     const home = tempDir("roomz-home-");

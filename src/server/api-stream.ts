@@ -25,6 +25,9 @@ export function streamRoutes(deps: HttpDeps) {
 
   async function open(request: Request): Promise<Response> {
     const path = pathOf(request);
+    // Elysia answers HEAD with the GET route; a stream has no headers-only answer, and
+    // one opened for a HEAD would hold a stream slot that nobody reads.
+    if (request.method === "HEAD") return problem("method_not_allowed", "Use GET for the stream.", path, { allow: "GET" });
     const who = await auth.authenticate(request, "read");
     if (!who.ok) return refusal(who, path);
     const params = new URL(request.url).searchParams;

@@ -169,6 +169,16 @@ describe("slow streams", () => {
   }, 40_000);
 });
 
+describe("HEAD", () => {
+  test("HEAD on the stream is 405 with Allow: GET (it opened a stream and never answered); HEAD on a GET route answers its headers", async () => {
+    const { token } = await tokenUserOn(server, "read");
+    const head = await fetch(streamUrl(), { method: "HEAD", headers: bearer(token.token) });
+    expect([head.status, head.headers.get("allow")]).toEqual([405, "GET"]);
+    const limits = await fetch(`${server.url}/api/limits`, { method: "HEAD" });
+    expect([limits.status, limits.headers.get("content-type"), await limits.text()]).toEqual([200, expect.stringContaining("application/json"), ""]);
+  });
+});
+
 describe("a quiet stream", () => {
   test("stays open past Bun's 10 s HTTP idle timeout with the real 25 s heartbeat, and still delivers", async () => {
     const quiet = await suite.start({});

@@ -82,5 +82,8 @@ function checkServer(value: string): string {
     throw new UsageError(`"${value}" is not a server address; use a URL like http://localhost:8000.`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`The server address must start with http:// or https:// (got "${value}").`);
-  return server;
+  // Roomz is served at the root of its address: a path would reach the web app, not the API.
+  if (url.pathname !== "/" || url.search || url.hash || url.username)
+    throw new UsageError(`The server address is just the scheme, host and port, like https://chat.example.com (got "${value}").`);
+  return url.origin; // lower-case host, no default port: one spelling per server in the session cache
 }

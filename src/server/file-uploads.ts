@@ -56,7 +56,7 @@ function tooLarge(config: Config): Response {
 }
 
 function quotaExceeded(config: Config): Response {
-  return problem("quota_exceeded", `Your files would pass your quota of ${config.userQuotaBytes} bytes; delete some or send a smaller file.`, PATH);
+  return problem("quota_exceeded", `Your files would pass your quota of ${config.userQuotaBytes} bytes; send a smaller file. Files already sent are kept, so only the server's operator can make room (USER_QUOTA_BYTES).`, PATH);
 }
 
 export async function upload(deps: UploadDeps, request: Request): Promise<Response> {

@@ -28,6 +28,10 @@ describe("parseArgs", () => {
     expect(() => parseArgs(["--json"])).toThrow(UsageError);
     expect(() => parseArgs(["--server"])).toThrow(UsageError);
     expect(() => parseArgs(["--server", "localhost:8000"])).toThrow(UsageError);
+    expect(() => parseArgs(["--server", "http://localhost:8000/wrong/path"])).toThrow("just the scheme, host and port");
+    expect(() => parseArgs(["--server", "http://localhost:8000/?x=1"])).toThrow(UsageError);
+    expect(parseArgs(["--server", "http://LOCALHOST:8000"]).server).toBe("http://localhost:8000");
+    expect(parseArgs(["--server", "https://Chat.Example.com:443/"]).server).toBe("https://chat.example.com");
     expect(() => parseArgs(["stray"])).toThrow(UsageError);
   });
 });

@@ -296,3 +296,14 @@ test("right-to-left text is laid out right to left, in the message and in the co
   expect(await direction("plain English")).toBe("ltr");
   await context.close();
 }, SLOW);
+
+test("a page opened while the server can't be reached tries again by itself and opens the chat once it answers", async () => {
+  const { context } = await newContext(browser);
+  const page = await signedInPage(server, context, "bob@example.com");
+  await page.route("**/auth/me", (route) => route.abort("connectionrefused"));
+  await page.reload();
+  await page.getByText("Can't reach the Roomz server.").waitFor();
+  await page.unroute("**/auth/me");
+  await waitConnected(page, 20_000); // no click: the first try again is 2 s later
+  await context.close();
+}, SLOW);

@@ -31,8 +31,16 @@ export function createSessionActions(state: AppState, setState: SetStoreFunction
     setState("signIn", { status: "idle", error: null, notice });
   }
 
-  /** Reads `?error=`, removes it from the address bar, then asks the server who we are. */
+  /** Failed loads in a row while the server can't be reached, and the next try. */
+  let unreachableTries = 0;
+  let nextTry: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Reads `?error=`, removes it from the address bar, then asks the server who we are.
+   * While the server can't be reached it tries again by itself (2 s, doubling to 30 s).
+   */
   async function load(location: { search: string } = window.location) {
+    clearTimeout(nextTry);
     const code = new URLSearchParams(location.search).get("error");
     if (code) {
       setState("signIn", "notice", landingMessage(code));
@@ -43,6 +51,7 @@ export function createSessionActions(state: AppState, setState: SetStoreFunction
     client.limits().then((limits) => setState("limits", limits), () => {});
     try {
       const me = await client.me();
+      unreachableTries = 0;
       hooks.onSignedIn(me.user.email);
     } catch (error) {
       const info = errorInfo(error);
@@ -50,6 +59,7 @@ export function createSessionActions(state: AppState, setState: SetStoreFunction
         setState("phase", "signed-out");
       } else {
         setState("phase", "unreachable");
+        nextTry = setTimeout(() => void load(), Math.min(30_000, 2_000 * 2 ** unreachableTries++));
       }
     }
   }

@@ -94,9 +94,9 @@ export function Unreachable(props: { onRetry(): void }) {
     <main class="signin">
       <div class="card">
         <h1 class="brand">Roomz</h1>
-        <p role="alert">Can't reach the Roomz server. Check your connection, then try again.</p>
+        <p role="alert">Can't reach the Roomz server. Trying again by itself every few seconds; messages you sent while offline go out once it answers.</p>
         <button type="button" class="primary" onClick={() => props.onRetry()}>
-          Try again
+          Try now
         </button>
       </div>
     </main>

@@ -52,6 +52,14 @@ test("Markdown: bold, italics, code, code blocks with Copy, quotes, links; never
   await block.getByRole("button", { name: "Copy" }).click();
   await block.getByRole("button", { name: "Copied" }).waitFor();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe("const a = 1 < 2;");
+
+  // A task list keeps each box on its item's line; a table (not drawn) keeps its lines as typed.
+  await send("- [ ] buy milk\n- [x] call mum\n\n| a | b |\n|---|---|\n| 1 | 2 |");
+  const tasks = item("buy milk");
+  await tasks.waitFor();
+  expect(await tasks.locator("li").allInnerTexts()).toEqual(["buy milk", "call mum"]);
+  expect(await tasks.locator("li input[type=checkbox]").evaluateAll((boxes) => boxes.map((b) => (b as HTMLInputElement).checked))).toEqual([false, true]);
+  expect(await tasks.locator(".as-typed").innerText()).toBe("| a | b |\n|---|---|\n| 1 | 2 |");
   expect(errors).toEqual([]);
 }, SLOW);
 

@@ -32,9 +32,12 @@ function block(token: Token): JSX.Element {
       return <hr />;
     case "space":
       return null;
+    case "checkbox":
+      // A task item's box, on the line of its text (a disabled checkbox says the state to screen readers too).
+      return <input type="checkbox" class="md-task" checked={(token as Tokens.Checkbox).checked} disabled />;
     default:
-      // Tables, raw HTML and anything else: as typed.
-      return <p>{token.raw.trimEnd()}</p>;
+      // Tables, raw HTML and anything else: as typed, line breaks included.
+      return <p class="as-typed">{token.raw.trimEnd()}</p>;
   }
 }
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { TestServer } from "../helpers/server";
 import { axeViolations } from "./axe";
-import { SLOW, newContext, signedInPage, startServerAndBrowser, stopServerAndBrowser } from "./browser";
+import { PHONE_390, SLOW, newContext, signedInPage, startServerAndBrowser, stopServerAndBrowser } from "./browser";
 
 let server: TestServer;
 let browser: Browser;
@@ -65,4 +65,29 @@ test("create (shown once, Copy, a curl line that works), last use, revoke; acces
   await dialog.getByText("No tokens yet.").waitFor();
   expect((await post(token, "after revoke")).status).toBe(401);
   expect(errors).toEqual([]);
+}, SLOW);
+
+test("on a phone (390 px) the token list fits inside its dialog", async () => {
+  const { context: phone } = await newContext(browser, { viewport: PHONE_390 });
+  const small = await signedInPage(server, phone, "bob@example.com");
+  for (const name of ["nightly backup of the notes", "ci"]) {
+    const made = await fetch(`${server.url}/auth/tokens`, {
+      method: "POST",
+      headers: { cookie: (await phone.cookies()).map((c) => `${c.name}=${c.value}`).join("; "), "content-type": "application/json", origin: server.url },
+      body: JSON.stringify({ name, scope: "send", expires_in_days: 30 }),
+    });
+    expect(made.status).toBe(201);
+  }
+  await small.locator("details.side > summary").click();
+  await small.getByRole("button", { name: "Access tokens" }).click();
+  const dialog = small.getByRole("dialog", { name: "Access tokens" });
+  await dialog.getByTestId("token-row").nth(1).waitFor();
+  const edges = await dialog.evaluate((el) => {
+    const table = el.querySelector("table")!.getBoundingClientRect();
+    const box = el.getBoundingClientRect();
+    return { tableRight: Math.round(table.right), dialogRight: Math.round(box.right), scrolls: el.scrollWidth > el.clientWidth };
+  });
+  expect(edges.tableRight).toBeLessThanOrEqual(edges.dialogRight);
+  expect(edges.scrolls).toBe(false);
+  await phone.close();
 }, SLOW);

@@ -307,3 +307,21 @@ test("a page opened while the server can't be reached tries again by itself and 
   await waitConnected(page, 20_000); // no click: the first try again is 2 s later
   await context.close();
 }, SLOW);
+
+test("offline, the devices panel says its list is unknown instead of counting devices it can't see", async () => {
+  const { context } = await newContext(browser);
+  const page = await context.newPage();
+  const ws = await switchableWebSocket(page, false);
+  await (await signedInPage(server, context, "carol@example.com")).close(); // sets the cookie
+  await page.goto(server.url);
+  await waitConnected(page);
+  const count = page.locator(".devices .count");
+  await count.getByText(/\(\d+ connected\)/).waitFor();
+  ws.blocked = true;
+  await ws.drop();
+  await count.getByText("(unknown while offline)").waitFor();
+  ws.blocked = false;
+  await waitConnected(page, 30_000);
+  await count.getByText(/\(\d+ connected\)/).waitFor();
+  await context.close();
+}, SLOW);

@@ -45,6 +45,7 @@ export function Chat(props: { chat: ChatState; actions: ChatActions; maxMessageL
   const a = props.actions;
   const wide = createWide();
   const away = () => !props.chat.atBottom || props.chat.history.hasNewer;
+  const live = () => props.chat.connection.status === "connected";
   return (
     <div class="chat">
       <a class="skip-link" href="#composer-input">
@@ -98,11 +99,12 @@ export function Chat(props: { chat: ChatState; actions: ChatActions; maxMessageL
         <Composer onSend={a.send} maxLength={props.maxMessageLength} uploads={props.uploads} />
       </main>
       <details class="side" open={wide()}>
-        <summary>Devices {props.chat.authenticated ? `(${props.chat.devices.length})` : ""}</summary>
+        <summary>Devices {props.chat.authenticated && live() ? `(${props.chat.devices.length})` : ""}</summary>
         <aside class="side-body" aria-label="Devices and settings">
           <Devices
             devices={props.chat.devices}
             ready={props.chat.authenticated}
+            live={live()}
             ownId={props.chat.connectionId}
             ownName={props.chat.ownName}
             nameError={props.chat.nameError}

@@ -7,6 +7,8 @@ export interface DevicesProps {
   devices: ConnectionInfo[];
   /** False until the connection is authenticated (the list is not known yet). */
   ready: boolean;
+  /** False while this device is not connected: the list is the one last seen, and may be out of date. */
+  live: boolean;
   ownId: string | null;
   ownName: string | null;
   nameError: string | null;
@@ -25,9 +27,9 @@ export function Devices(props: DevicesProps) {
     <section class="devices" aria-labelledby="devices-title">
       <h2 id="devices-title">
         Your devices{" "}
-        <span class="count">{props.ready ? `(${props.devices.length} connected)` : "(connecting…)"}</span>
+        <span class="count">{!props.ready ? "(connecting…)" : props.live ? `(${props.devices.length} connected)` : "(unknown while offline)"}</span>
       </h2>
-      <ul data-testid="devices">
+      <ul data-testid="devices" classList={{ stale: props.ready && !props.live }}>
         <For each={props.devices}>
           {(d) => (
             <li classList={{ own: d.connection_id === props.ownId }}>

@@ -6,6 +6,7 @@
  * it, so each sign-in registers it again, and logging out drops it first (the DELETE
  * needs the session). The service worker (/sw.js, web/src/sw) shows the pushes.
  */
+import { createSignal } from "solid-js";
 import type { PushSubscriptionData } from "../../../src/client/types";
 import { notificationsEnabled, onNotificationsChange } from "./notifications";
 
@@ -15,6 +16,14 @@ export interface PushApi {
   registerPush(subscription: PushSubscriptionData, device: string): Promise<void>;
   unregisterPush(endpoint: string): Promise<void>;
 }
+
+/**
+ * Why this device can't get pushes while Roomz is closed (the browser or the server refused
+ * the subscription), or null. The switch stays on: the page's own notifications still work,
+ * and the switch's help text says what is missing.
+ */
+const [pushTrouble, setPushTrouble] = createSignal<string | null>(null);
+export { pushTrouble };
 
 export const webPushSupported = () => "serviceWorker" in navigator && "PushManager" in window && window.isSecureContext;
 
@@ -67,10 +76,22 @@ export function startWebPush(api: PushApi) {
     await api.unregisterPush(subscription.endpoint);
   }
 
-  /** Failures leave the switch as it is: the page's own notifications still work. */
-  const quietly = (work: () => Promise<void>) => (webPushSupported() ? work().catch((error) => console.warn(`Web Push: ${error}`)) : Promise.resolve());
+  /** Failures leave the switch as it is (the page's own notifications still work) and are shown as pushTrouble. */
+  const quietly = (work: () => Promise<void>): Promise<void> =>
+    webPushSupported()
+      ? work().then(
+          () => void setPushTrouble(null),
+          (error) => {
+            console.warn(`Web Push: ${error}`);
+            if (work === subscribe) setPushTrouble(error instanceof Error ? error.message : String(error));
+          },
+        )
+      : Promise.resolve();
 
-  onNotificationsChange((on) => void quietly(on ? subscribe : unsubscribe));
+  onNotificationsChange((on) => {
+    if (!on) setPushTrouble(null);
+    void quietly(on ? subscribe : unsubscribe);
+  });
   return {
     /** Signed in (this page's session): register this device's subscription with it, if the switch is on. */
     signedIn: () => (notificationsEnabled() ? quietly(subscribe) : Promise.resolve()),

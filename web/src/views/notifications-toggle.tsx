@@ -4,6 +4,7 @@
  */
 import { Show } from "solid-js";
 import { notificationsBlocked, notificationsEnabled, notificationsSupported, setNotifications } from "../lib/notifications";
+import { pushTrouble } from "../lib/web-push";
 
 export function NotificationsToggle() {
   return (
@@ -25,7 +26,9 @@ export function NotificationsToggle() {
         <p id="notifications-help" class="quiet">
           {notificationsBlocked()
             ? "Notifications are blocked for this site in the browser's settings."
-            : "For messages from your other devices while Roomz is in the background or closed."}
+            : notificationsEnabled() && pushTrouble()
+              ? `Shown while Roomz is open in a tab, even in the background. Not while it is closed: this browser could not subscribe to pushes (${pushTrouble()}).`
+              : "For messages from your other devices while Roomz is in the background or closed."}
         </p>
       </div>
     </Show>

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, type TestServer } from "../helpers/server";
+import { ROOT, signIn, type TestServer } from "../helpers/server";
 import { SLOW, libraryClient, newContext, signedInPage, startServerAndBrowser, stopServerAndBrowser } from "./browser";
 
 let server: TestServer;
@@ -77,6 +77,22 @@ test("the timeline: a day separator, one device's messages grouped, a menu to co
   await page.getByRole("menuitem", { name: "Copy text" }).click();
   await item("group two").getByRole("status").getByText("Copied").waitFor();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe("group two");
+
+  // A script's burst over HTTP (each post a connection of its own) is one group under its token's name.
+  const session = await signIn(server, "alice@example.com");
+  const made = await fetch(`${server.url}/auth/tokens`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${session}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "bulk-bot", scope: "send" }),
+  });
+  const { token } = (await made.json()) as { token: string };
+  for (const text of ["bot one", "bot two", "bot three"]) {
+    const posted = await fetch(`${server.url}/api/messages`, { method: "POST", headers: { authorization: `Bearer ${token}` }, body: text });
+    expect(posted.status).toBe(201);
+  }
+  await item("bot three").waitFor();
+  const starts = await Promise.all(["bot one", "bot two", "bot three"].map((t) => item(t).evaluate((el) => el.classList.contains("group-start"))));
+  expect(starts).toEqual([true, false, false]);
 }, SLOW);
 
 test("a message's files: an image as a picture, anything else as a download with its size", async () => {

@@ -57,8 +57,12 @@ export function Timeline(props: TimelineProps) {
     if (newDay(i)) return true;
     const prev = props.messages[i - 1];
     const m = props.messages[i];
-    return prev.connection_id !== m.connection_id || Date.parse(m.timestamp) - Date.parse(prev.timestamp) > GROUP_MS || noticesAfter().has(prev.seq);
+    return !sameSender(prev, m) || Date.parse(m.timestamp) - Date.parse(prev.timestamp) > GROUP_MS || noticesAfter().has(prev.seq);
   };
+  // One connection, or one name shown alike: each HTTP post is a connection of its own,
+  // and a script's burst under its token's name is still one group.
+  const sameSender = (a: ChatMessage, b: ChatMessage) =>
+    a.connection_id === b.connection_id || (a.user.display_name !== null && a.user.display_name === b.user.display_name && own(a) === own(b));
 
   const toBottom = () => (scroller.scrollTop = scroller.scrollHeight);
   const atBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM;

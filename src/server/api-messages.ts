@@ -54,7 +54,7 @@ export function messageRoutes(deps: HttpDeps) {
 
   async function post(request: Request): Promise<Response> {
     const path = pathOf(request);
-    const body = await guardedBody(config, metrics, request);
+    const body = await guardedBody(config, metrics, request, "invalid_data"); // section 2's code, as every other bad post
     if (body instanceof Response) return body;
     const who = await auth.authenticate(request, "send");
     if (!who.ok) return refusal(who, path);

@@ -5,6 +5,7 @@
  */
 import type { Config } from "./config";
 import type { Metrics } from "./metrics";
+import type { ProblemCode } from "../protocol";
 import { problem } from "./problem";
 import { BodyNotUtf8, BodyTooLarge, originAllowed, readBody } from "./request";
 
@@ -30,7 +31,8 @@ export function parseJson(text: string): unknown {
 }
 
 /** The guard of every state-changing request: the Origin rule, then the bounded body (or the problem to answer). */
-export async function guardedBody(config: Config, metrics: Metrics, request: Request): Promise<string | Response> {
+/** `notText`: the code for a body that is not UTF-8, the route's code for a malformed body. */
+export async function guardedBody(config: Config, metrics: Metrics, request: Request, notText: ProblemCode = "invalid_request"): Promise<string | Response> {
   if (!originAllowed(config, request)) {
     metrics.authFailure("bad_origin");
     return problem("bad_origin", "This request came from another site; use Roomz from its own address.", pathOf(request));
@@ -39,7 +41,7 @@ export async function guardedBody(config: Config, metrics: Metrics, request: Req
     return await readBody(request);
   } catch (error) {
     if (error instanceof BodyTooLarge) return problem("too_large", "The request body is over 16 KiB; send less.", pathOf(request));
-    if (error instanceof BodyNotUtf8) return problem("invalid_data", "The request body is not UTF-8 text; nothing was stored.", pathOf(request));
+    if (error instanceof BodyNotUtf8) return problem(notText, "The request body is not UTF-8 text; nothing was stored.", pathOf(request));
     throw error;
   }
 }

@@ -23,7 +23,8 @@ import {
 let server: TestServer;
 let browser: Browser;
 
-beforeAll(async () => ({ server, browser } = await startServerAndBrowser({ MESSAGE_RATE_LIMIT: "100000" })), SLOW);
+// Many tests here sign the same few addresses in: the per-address link limit is raised.
+beforeAll(async () => ({ server, browser } = await startServerAndBrowser({ MESSAGE_RATE_LIMIT: "100000", MAGIC_LINK_RATE_LIMIT: "1000" })), SLOW);
 afterAll(() => stopServerAndBrowser(server, browser), SLOW);
 
 const box = (page: Page) => page.getByRole("textbox", { name: "Message" });

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, runRoomz, signIn, startServer, tempDir, type TestServer } from "../helpers/server";
+import { ROOT, requestToken, runRoomz, signIn, startServer, tempDir, type TestServer } from "../helpers/server";
 import { RoomzClient } from "../../src/client";
 import { FAST, until, watching } from "../client/support";
 
@@ -28,13 +28,21 @@ describe("roomz backup and roomz restore", () => {
   test("backup while messages flow; restore gives a new epoch; a client that saw later messages resets and receives every new one", async () => {
     const dataDir = tempDir("roomz-backup-");
     // No JWT_SECRET_KEY: the generated key travels in the backup, so sessions survive the restore.
-    const server = await startServer({ dataDir, env: { ALLOWED_EMAILS: EMAIL, MESSAGE_RATE_LIMIT: "100000", JWT_SECRET_KEY: undefined } });
+    const server = await startServer({ dataDir, env: { ALLOWED_EMAILS: EMAIL, MESSAGE_RATE_LIMIT: "100000", MAGIC_LINK_RATE_LIMIT: "100", JWT_SECRET_KEY: undefined } });
     servers.push(server);
     const view = watching(server, await signIn(server, EMAIL));
     const { client: watcher, seen } = view;
     await watcher.connect();
     const sender = new RoomzClient({ server: server.url, session: await signIn(server, EMAIL), ...FAST });
     await sender.connect();
+
+    // Two tokens and an unused sign-in link in the backup; one token is revoked after it.
+    const session = await signIn(server, EMAIL);
+    const asSession = { authorization: `Bearer ${session}`, "content-type": "application/json" };
+    const makeToken = async (name: string) =>
+      (await (await fetch(`${server.url}/auth/tokens`, { method: "POST", headers: asSession, body: JSON.stringify({ name, scope: "read" }) })).json()) as { id: string; token: string };
+    const [revokedLater, kept] = [await makeToken("revoked after the backup"), await makeToken("kept")];
+    const unusedLink = await requestToken(server, EMAIL);
 
     const backupFile = join(tempDir("roomz-backup-file-"), "roomz.backup");
     for (let i = 1; i <= 40; i++) await sender.send(`before ${i}`);
@@ -58,7 +66,8 @@ describe("roomz backup and roomz restore", () => {
     await until(() => seen.at(-1)?.seq === total, `the watcher at seq ${total}`);
     const oldEpoch = watcher.epoch;
 
-    // A logout after the backup must stay in force after the restore.
+    // A logout and a token's revocation after the backup must stay in force after the restore.
+    expect((await fetch(`${server.url}/auth/tokens/${revokedLater.id}`, { method: "DELETE", headers: asSession })).status).toBe(200);
     const loggedOut = await signIn(server, EMAIL);
     expect((await fetch(`${server.url}/auth/logout`, { method: "POST", headers: { authorization: `Bearer ${loggedOut}` } })).status).toBe(200);
 
@@ -85,6 +94,11 @@ describe("roomz backup and roomz restore", () => {
 
     const me = await fetch(`${server.url}/auth/me`, { headers: { authorization: `Bearer ${loggedOut}` } });
     expect(me.status).toBe(401);
+    const read = (token: string) => fetch(`${server.url}/api/messages?limit=1`, { headers: { authorization: `Bearer ${token}` } });
+    expect([(await read(revokedLater.token)).status, (await read(kept.token)).status]).toEqual([401, 200]);
+    // A link from before the restore never signs in after it (one used since would otherwise work again).
+    const verify = await fetch(`${server.url}/auth/verify`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: unusedLink }) });
+    expect([verify.status, ((await verify.json()) as { code: string }).code]).toEqual([400, "invalid_token"]);
     watcher.close();
     sender.close();
   }, 60000);

@@ -11,7 +11,7 @@
 import { Database } from "bun:sqlite";
 import { chmodSync, copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { DATABASE_FILE, DatabaseUnusable, MIGRATIONS_KNOWN, claimDataDir } from "./database";
+import { DATABASE_FILE, DatabaseUnusable, MIGRATIONS_KNOWN, REVOKED_TOKENS_TABLE, claimDataDir } from "./database";
 
 /** Files of the data directory that travel with the database. */
 const KEY_FILES = ["jwt-secret.key", "vapid.key"];
@@ -140,13 +140,28 @@ function openBackup(staged: string, source: string): Database {
   }
 }
 
-/** Logouts made after the backup stay in force: revocations are joined, versions take the higher. */
+/**
+ * What was taken away after the backup stays taken away: session revocations are joined
+ * and versions take the higher; tokens revoked since stay revoked; push subscriptions are
+ * only those both copies have (a device that logged out since gets no pushes; a device
+ * still subscribed registers again when it signs in); no sign-in link from before the
+ * restore works (one used since would otherwise work again).
+ */
 function keepLogouts(db: Database, current: string) {
   db.query("ATTACH DATABASE ? AS replaced").run(current);
   try {
+    const has = (schema: string, table: string) => db.query(`SELECT 1 FROM ${schema}.sqlite_master WHERE name = ?`).get(table) !== null;
     db.exec(`INSERT OR IGNORE INTO revoked_sessions SELECT jti, expires_at FROM replaced.revoked_sessions`);
     db.exec(`INSERT INTO session_versions SELECT email, version FROM replaced.session_versions WHERE true
              ON CONFLICT (email) DO UPDATE SET version = max(version, excluded.version)`);
+    if (has("replaced", "revoked_tokens")) {
+      db.exec(REVOKED_TOKENS_TABLE);
+      db.exec(`INSERT OR IGNORE INTO revoked_tokens SELECT id FROM replaced.revoked_tokens`);
+      if (has("main", "tokens")) db.exec(`DELETE FROM tokens WHERE id IN (SELECT id FROM revoked_tokens)`);
+    }
+    if (has("main", "push_subscriptions") && has("replaced", "push_subscriptions"))
+      db.exec(`DELETE FROM push_subscriptions WHERE (email, endpoint) NOT IN (SELECT email, endpoint FROM replaced.push_subscriptions)`);
+    db.query("UPDATE magic_links SET used_at = ? WHERE used_at IS NULL").run(Date.now());
   } finally {
     db.exec("DETACH DATABASE replaced");
   }

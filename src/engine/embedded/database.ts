@@ -6,6 +6,9 @@
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 
+/** Migration 6, also run by a restore on a backup made before it (backup.ts). */
+export const REVOKED_TOKENS_TABLE = "CREATE TABLE IF NOT EXISTS revoked_tokens (id TEXT PRIMARY KEY) WITHOUT ROWID;";
+
 const MIGRATIONS: string[] = [
   // 1: messages, sign-in and sessions
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -108,6 +111,9 @@ const MIGRATIONS: string[] = [
      last_used_at INTEGER
    ) WITHOUT ROWID;
    CREATE INDEX tokens_by_email ON tokens (email, created_at);`,
+  // 6: revoked access tokens' ids, so that a restore of a backup made before a revocation
+  // keeps it in force (backup.ts). IF NOT EXISTS: a restore may add it to an older backup.
+  REVOKED_TOKENS_TABLE,
 ];
 
 export const DATABASE_FILE = "roomz.sqlite";

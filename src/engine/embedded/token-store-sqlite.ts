@@ -41,6 +41,7 @@ export class SqliteTokenStore implements TokenStore {
       byHash: db.query<Row, [string, number]>(`SELECT ${COLUMNS} FROM tokens WHERE token_hash = ? AND ${LIVE}`),
       live: db.query<{ one: number }, [string, string, number]>(`SELECT 1 AS one FROM tokens WHERE id = ? AND email = ? AND ${LIVE}`),
       revoke: db.query<{ id: string }, [string, string]>("DELETE FROM tokens WHERE id = ? AND email = ? RETURNING id"),
+      remember: db.query("INSERT OR IGNORE INTO revoked_tokens (id) VALUES (?)"),
       touch: db.query("UPDATE tokens SET last_used_at = ? WHERE id = ? AND email = ?"),
       prune: db.query("DELETE FROM tokens WHERE expires_at <= ?"),
     };
@@ -68,7 +69,11 @@ export class SqliteTokenStore implements TokenStore {
   }
 
   async revoke(email: string, id: string) {
-    return this.q.revoke.get(id, email) !== null;
+    return this.db.transaction(() => {
+      const revoked = this.q.revoke.get(id, email) !== null;
+      if (revoked) this.q.remember.run(id);
+      return revoked;
+    })();
   }
 
   async touch(email: string, id: string, at: number) {

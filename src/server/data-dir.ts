@@ -2,7 +2,7 @@
  * The data directory at start (PROTOCOL.md section 3): private modes on everything in it,
  * writable, and the session key generated into it once when JWT_SECRET_KEY is unset.
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { ConfigError, fail } from "./config-error";
@@ -16,7 +16,8 @@ import { ConfigError, fail } from "./config-error";
 export function ensureDataDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    makePrivate(dir);
+    // The directory itself even when ROOMZ_DATA_DIR is a symbolic link to it (links inside it are left alone).
+    makePrivate(realpathSync(dir));
     const probe = join(dir, ".write-check");
     writeFileSync(probe, "");
     unlinkSync(probe);

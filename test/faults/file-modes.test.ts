@@ -5,7 +5,7 @@
  * -shm) while the test process's own umask is 022.
  */
 import { afterAll, expect, test } from "bun:test";
-import { chmodSync, readdirSync, statSync } from "node:fs";
+import { chmodSync, readdirSync, statSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { signIn, startServer, tempDir, type TestServer } from "../helpers/server";
 import { WsClient } from "../helpers/ws-client";
@@ -56,4 +56,20 @@ test("a 0755 data directory with an earlier run's 0644 files: after start and a 
   } finally {
     process.umask(previousUmask);
   }
+}, 30_000);
+
+test("ROOMZ_DATA_DIR as a symbolic link to a 0755 directory with 0644 files: the directory it names is made private too", async () => {
+  const target = tempDir("roomz-modes-target-");
+  const earlier = await startServer({ dataDir: target, env: { REDIS_URL: undefined, JWT_SECRET_KEY: undefined } });
+  servers.push(earlier);
+  expect(await earlier.stop()).toBe(0);
+  chmodSync(target, 0o755);
+  for (const name of readdirSync(target)) chmodSync(join(target, name), 0o644);
+  const link = join(tempDir("roomz-modes-link-"), "data");
+  symlinkSync(target, link);
+
+  const server = await startServer({ dataDir: link, env: { REDIS_URL: undefined, JWT_SECRET_KEY: undefined } });
+  servers.push(server);
+  expect(mode(target)).toBe("0700");
+  for (const name of readdirSync(target)) expect(`${name} ${mode(join(target, name))}`).toBe(`${name} 0600`);
 }, 30_000);

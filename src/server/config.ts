@@ -10,6 +10,7 @@ import { fail } from "./config-error";
 import { ensureDataDir, jwtSecret } from "./data-dir";
 import { parseListenAddress, type ListenAddress } from "./listen-address";
 import { normaliseEmail } from "../protocol/email";
+import { redactUrl } from "../log";
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_USER_QUOTA_BYTES } from "../protocol/files";
 import { parseS3Url } from "../files/s3-url";
 import { parseEndpointAllow } from "./push/endpoint-policy";
@@ -197,7 +198,7 @@ export function loadConfig(env: Env = process.env): Config {
   const allowedEmailsFile = env.ALLOWED_EMAILS_FILE?.trim() || null;
   const redisUrl = env.REDIS_URL?.trim() || null;
   if (redisUrl && !/^(redis|rediss|valkey)(\+cluster)?:\/\//.test(redisUrl))
-    fail("REDIS_URL", `"${redisUrl}" is not a Redis URL; use redis://host:6379 (or rediss://).`);
+    fail("REDIS_URL", `"${redactUrl(redisUrl)}" is not a Redis URL; use redis://host:6379 (or rediss://).`);
 
   const config: Config = {
     port,

@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { parseArgs, UsageError } from "../../src/cli/args";
 import { formatMessage } from "../../src/cli/describe";
+import { localName } from "../../src/cli/downloads";
 import { safeText } from "../../src/cli/style";
 import type { ChatMessage } from "../../src/client";
 
@@ -46,5 +47,16 @@ describe("rendering", () => {
     const m = { timestamp: "2026-01-02T03:04:05.000Z", content: "one\ntwo", user: { id: "user:a@x.io", email: "a@x.io", display_name: null } } as ChatMessage;
     expect(formatMessage(m, false)).toBe("03:04:05 a@x.io: one\n         two");
     expect(formatMessage({ ...m, user: { ...m.user, display_name: "desk" } }, true)).toBe("03:04:05 desk (this terminal): one\n         two");
+  });
+});
+
+describe("listen --download", () => {
+  test("a file is saved under the last segment of its name only: a server can't point outside DIR", () => {
+    expect(localName("notes.txt")).toBe("notes.txt");
+    expect(localName("../../.bashrc")).toBe(".bashrc");
+    expect(localName("..\\..\\evil.exe")).toBe("evil.exe");
+    expect(localName("/etc/passwd")).toBe("passwd");
+    for (const name of ["", ".", "..", "a/..", "x/"]) expect(localName(name)).toBe("download");
+    expect(localName("bell\u0007.txt")).toBe("bell.txt");
   });
 });

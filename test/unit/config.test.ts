@@ -182,4 +182,10 @@ describe("a bad value is a ConfigError naming the variable and the fix", () => {
     ] as Array<[Record<string, string>, string]>)
       expect({ env, message: configError(env).message.slice(0, variable.length) }).toEqual({ env, message: variable });
   });
+
+  test("a mistyped REDIS_URL is named without its password", () => {
+    const message = configError({ REDIS_URL: "redsi://roomz:s3cret-pass@cache:6379" }).message;
+    expect(message).toContain('"redsi://***@cache:6379" is not a Redis URL');
+    expect(message).not.toContain("s3cret-pass");
+  });
 });

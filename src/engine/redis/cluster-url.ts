@@ -1,4 +1,5 @@
 /** REDIS_URL for a Redis Cluster: `redis+cluster://[user:password@]host:port[,host:port...]`. */
+import { redactUrl } from "../../log";
 
 export interface ClusterAddress {
   seeds: Array<{ host: string; port: number }>;
@@ -10,7 +11,7 @@ export interface ClusterAddress {
 /** `redis+cluster://[user:password@]host:port[,host:port...]` (`rediss+cluster://` for TLS). */
 export function parseClusterUrl(url: string): ClusterAddress {
   const match = /^(redis|rediss|valkey)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?$/i.exec(url.trim());
-  if (!match) throw new Error(`"${redact(url)}" is not a cluster URL: use redis+cluster://host:port[,host:port...]`);
+  if (!match) throw new Error(`"${redactUrl(url)}" is not a cluster URL: use redis+cluster://host:port[,host:port...]`);
   const [, scheme, auth, hosts] = match;
   const seeds = hosts.split(",").map((hostPort) => {
     const at = hostPort.lastIndexOf(":");
@@ -29,6 +30,3 @@ export function parseClusterUrl(url: string): ClusterAddress {
   return { seeds, username, password, tls: scheme.toLowerCase() === "rediss" };
 }
 
-function redact(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, "//***@");
-}

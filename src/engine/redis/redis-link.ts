@@ -12,6 +12,7 @@
 import { RedisClient } from "bun";
 import { EngineUnavailable } from "../engine";
 import { LinkLifecycle } from "./link-lifecycle";
+import { redactUrl } from "../../log";
 
 const CONNECT_TIMEOUT_MS = 2_000;
 const SUBSCRIBE_CHUNK = 500;
@@ -64,7 +65,7 @@ export class RedisLink extends LinkLifecycle implements Link {
 
   /** `options.onConnected`: the engine checks the epoch and resynchronises there. */
   constructor(options: LinkOptions) {
-    super(options, `unreachable at ${redact(options.url)}`);
+    super(options, `unreachable at ${redactUrl(options.url)}`);
   }
 
   protected async open(generation: number): Promise<string> {
@@ -85,7 +86,7 @@ export class RedisLink extends LinkLifecycle implements Link {
       await sub.subscribe(channels.slice(i, i + SUBSCRIBE_CHUNK), this.options.listener);
     // Loaded before any use: a NOSCRIPT retry would reorder a connection's appends.
     await Promise.all(this.options.scripts.map((source) => cmd.send("SCRIPT", ["LOAD", source])));
-    return `redis: connected to ${redact(url)}`;
+    return `redis: connected to ${redactUrl(url)}`;
   }
 
   /** Both connections go together: a half-open link can't keep delivery exact. */
@@ -124,7 +125,3 @@ function isConnectionError(error: unknown): boolean {
   return code !== "ERR_REDIS_SERVER_ERROR" && code !== "ERR_REDIS_INVALID_RESPONSE";
 }
 
-/** The URL without its password, for the log. */
-function redact(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, "//***@");
-}

@@ -5,7 +5,7 @@
  */
 import { Elysia } from "elysia";
 import { EngineUnavailable, type AppendResult, type Engine } from "../engine";
-import { HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, type ChatMessage, type FileInfo } from "../protocol";
+import { HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, scopeAllows, type ChatMessage, type FileInfo } from "../protocol";
 import { checkMessage } from "./frames-in";
 import { UNKNOWN_FILES, claimFiles } from "./message-files";
 import type { HttpDeps } from "./http";
@@ -77,6 +77,12 @@ export function messageRoutes(deps: HttpDeps) {
       if (!result.duplicate) {
         metrics.messagesAccepted++;
         deps.pushes.messageStored(who.principal.email, result.message, who.principal.sessionId);
+      }
+      if (result.duplicate && !scopeAllows(who.principal.scope, "read")) {
+        // A send-only credential that reuses a key must not read the message stored under it:
+        // it gets what a WebSocket ack carries (section 2), not the original's content.
+        const { id, seq, timestamp } = result.message;
+        return json({ id, seq, timestamp, duplicate: true }, 200);
       }
       return json({ ...result.message, duplicate: result.duplicate }, result.duplicate ? 200 : 201);
     } catch (error) {

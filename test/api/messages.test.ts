@@ -59,6 +59,16 @@ describe("POST /api/messages", () => {
     expect(stored.messages[0].user.display_name).toBeNull();
   });
 
+  test("a send-only token reusing a key gets the original's id, seq and time, never its content", async () => {
+    const { jwt, token } = await tokenUser("send");
+    const key = "nightly-backup-2026-12-02"; // a predictable key, as scripts pick them
+    const stored = await postMessage(server, jwt, "secret: the db password", { "idempotency-key": key });
+    const original = await stored.json();
+    const again = await postMessage(server, token.token, "anything", { "idempotency-key": key });
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ id: original.id, seq: original.seq, timestamp: original.timestamp, duplicate: true });
+  });
+
   test("Idempotency-Key (or client_msg_id): one message however often and however concurrently it is sent; 200 with the original", async () => {
     const { jwt, token } = await tokenUser("full");
     const watcher = await WsClient.connect(server.wsUrl, { jwt });

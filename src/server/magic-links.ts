@@ -10,6 +10,7 @@ import type { Config } from "./config";
 import type { EmailSender } from "./email";
 import { describeError, log } from "../log";
 import type { Metrics } from "./metrics";
+import { rateLimitKey } from "./request";
 import { normaliseEmail } from "../protocol/email";
 
 const HOUR_MS = 3_600_000;
@@ -47,7 +48,7 @@ export class MagicLinks {
     const decision = await this.auth.hitRateLimits(
       [
         { key: `email:${email}`, limit: this.config.magicLinkRateLimit },
-        { key: `ip:${clientAddress}`, limit: this.config.magicLinkIpRateLimit },
+        { key: `ip:${rateLimitKey(clientAddress)}`, limit: this.config.magicLinkIpRateLimit },
       ],
       HOUR_MS,
       now,

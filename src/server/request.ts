@@ -1,4 +1,5 @@
 /** Reading what a stranger sends: bounded bodies, the Origin rule, the client address. */
+import { isIPv6 } from "node:net";
 import type { Config } from "./config";
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -59,4 +60,20 @@ export function clientAddress(config: Config, request: Request, peer: string): s
   const forwarded = request.headers.get("x-forwarded-for");
   const rightmost = forwarded?.split(",").pop()?.trim();
   return rightmost || peer;
+}
+
+/**
+ * The key a per-client rate limit counts under: an IPv4 address as it is, an IPv6 address
+ * by its /64 (one host usually holds a whole /64, so per address it would have no limit).
+ */
+export function rateLimitKey(address: string): string {
+  const ip = address.replace(/%.*$/, "").toLowerCase(); // no zone id
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
+  if (mapped) return mapped[1];
+  if (!isIPv6(ip)) return ip;
+  const [head, tail = ""] = ip.split("::");
+  const left = head ? head.split(":") : [];
+  const right = ip.includes("::") && tail ? tail.split(":") : [];
+  const groups = ip.includes("::") ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(":")}::/64`;
 }

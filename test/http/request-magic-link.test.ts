@@ -226,6 +226,14 @@ describe("TRUST_PROXY=true: the client address is the rightmost X-Forwarded-For 
     expect((await requestLink(server, "p5@example.com", { "x-forwarded-for": "203.0.113.12" })).status).toBe(200);
   });
 
+  test("IPv6 clients count by their /64: another address in the same /64 has no new budget, another /64 has", async () => {
+    const other = await start({ ALLOWED_EMAILS: "proxy@example.com", TRUST_PROXY: "true", MAGIC_LINK_IP_RATE_LIMIT: "2" });
+    expect((await requestLink(other, "v1@example.com", { "x-forwarded-for": "2001:db8:7:7::1" })).status).toBe(200);
+    expect((await requestLink(other, "v2@example.com", { "x-forwarded-for": "2001:db8:7:7::2" })).status).toBe(200);
+    await expectProblem(await requestLink(other, "v3@example.com", { "x-forwarded-for": "2001:db8:7:7:ffff::3" }), 429, "rate_limited", PATH);
+    expect((await requestLink(other, "v4@example.com", { "x-forwarded-for": "2001:db8:7:8::1" })).status).toBe(200);
+  });
+
   test("TRUST_PROXY=1 is accepted as true", async () => {
     const other = await start({ ALLOWED_EMAILS: "proxy@example.com", TRUST_PROXY: "1", MAGIC_LINK_IP_RATE_LIMIT: "1" });
     expect((await requestLink(other, "q1@example.com", { "x-forwarded-for": "203.0.113.20" })).status).toBe(200);

@@ -6,6 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { Connection, type ConnectionOptions } from "../../src/server/connection";
+import { rateLimitKey } from "../../src/server/request";
 
 const WINDOW = 10_000;
 const T0 = 1_700_000_000_000;
@@ -88,5 +89,18 @@ describe("the sliding 10 s message window", () => {
     take(a, 2, T0);
     expect(a.takeMessageSlot(T0)).toBe(WINDOW);
     expect(take(b, 2, T0)).toEqual([0, 0]);
+  });
+});
+
+describe("rateLimitKey", () => {
+  test("IPv4 as it is; IPv6 by its /64, however it is written; a mapped IPv4 as IPv4", () => {
+    expect(rateLimitKey("203.0.113.7")).toBe("203.0.113.7");
+    expect(rateLimitKey("::ffff:203.0.113.7")).toBe("203.0.113.7");
+    const one = rateLimitKey("2001:db8:1:2:aaaa:bbbb:cccc:dddd");
+    expect(one).toBe("2001:db8:1:2::/64");
+    for (const same of ["2001:db8:1:2::1", "2001:0DB8:0001:0002:0:0:0:ffff", "2001:db8:1:2::1%eth0"]) expect(rateLimitKey(same)).toBe(one);
+    expect(rateLimitKey("2001:db8:1:3::1")).not.toBe(one);
+    expect(rateLimitKey("::1")).toBe("0:0:0:0::/64");
+    expect(rateLimitKey("fe80::1")).toBe("fe80:0:0:0::/64");
   });
 });

@@ -96,11 +96,6 @@ export class RoomzClient extends RoomzHttpClient {
    */
   async verifyToken(token: string): Promise<VerifyResult> {
     const result = await this.http.verifyToken(token.trim());
-    if (this.auth && this.auth.user.email !== result.user.email) {
-      // The open connection is the previous user's, and so is every unsent message.
-      this.halt("user_changed", clientError("closed", `Not sent: you signed in as ${result.user.email}.`));
-      this.forgetChannel();
-    }
     this.session = result.session;
     this.learnUser(result.user.email);
     this.options.onSession?.({ session: result.session, email: result.user.email, expires_at: result.expires_at });
@@ -157,9 +152,18 @@ export class RoomzClient extends RoomzHttpClient {
     return ack;
   }
 
-  /** Queues the saved messages `email` typed in an earlier run (Outbox.adopt). */
+  /**
+   * This client is `email`'s. When it was another user's, it stops (`user_changed`): the
+   * open connection is theirs, and so is every unsent message. Then the saved messages
+   * `email` typed in an earlier run are queued (Outbox.adopt).
+   */
   private learnUser(email: string): void {
     if (this.owner === email) return;
+    const previous = this.auth?.user.email ?? this.owner;
+    if (previous !== null && previous !== email) {
+      this.halt("user_changed", clientError("closed", `Not sent: you signed in as ${email}.`));
+      this.forgetChannel();
+    }
     this.owner = email;
     for (const { pending, ack } of this.outbox.adopt(email)) this.restored.push({ ...pending, ack: ack as Promise<MessageAck> });
   }
@@ -242,8 +246,9 @@ export class RoomzClient extends RoomzHttpClient {
   }
 
   private onAuthenticated(link: Link, data: AuthenticatedData, resume: Resume | undefined): void {
-    this.auth = data;
     this.learnUser(data.user.email);
+    if (link !== this.link) return; // another user's session: learnUser stopped this client
+    this.auth = data;
     this._connections = [...(data.connections ?? [])];
     if (this.displayName !== null) {
       const name = this.displayName;

@@ -24,6 +24,16 @@ function openCli(home = tempDir("roomz-home-")): TmuxCli {
   return cli;
 }
 
+/** A CLI started with a saved session of `email` (a real one, in its own HOME), once it says it is connected. */
+async function connectedCli(email: string): Promise<TmuxCli> {
+  const home = tempDir("roomz-home-");
+  const { session } = await signedInClient(server, email);
+  new SessionCache(join(home, ".roomz", "session.json")).set(server.url, { session, email, expires_at: new Date(Date.now() + 86_400_000).toISOString() });
+  const cli = openCli(home);
+  await cli.waitFor(`Connected to ${server.url}.`);
+  return cli;
+}
+
 /** Types `/login <email>`, waits for the CLI's answer `shown`, and reads the sign-in link the server printed. */
 async function requestLink(cli: TmuxCli, email: string, shown: string): Promise<string> {
   const from = server.output.length;
@@ -115,11 +125,7 @@ describe("roomz cli", () => {
 
   test("a cached session connects at once, and the terminal shows a lost server and its return", async () => {
     const email = freshUser();
-    const home = tempDir("roomz-home-");
-    const { session } = await signedInClient(server, email);
-    new SessionCache(join(home, ".roomz", "session.json")).set(server.url, { session, email, expires_at: new Date(Date.now() + 86_400_000).toISOString() });
-    const cli = openCli(home);
-    await cli.waitFor(`Connected to ${server.url}.`);
+    const cli = await connectedCli(email);
     await server.stop("SIGKILL");
     await cli.waitFor(/(Server unreachable at .*; retrying in \d+ s\.)|(Connection lost .*reconnecting in \d+ s\.)/);
     cli.type("typed while away");
@@ -134,11 +140,7 @@ describe("roomz cli", () => {
 
   test("/quit with a message still waiting for the server warns first; the second /quit exits 1 and names what was not sent", async () => {
     const email = freshUser();
-    const home = tempDir("roomz-home-");
-    const { session } = await signedInClient(server, email);
-    new SessionCache(join(home, ".roomz", "session.json")).set(server.url, { session, email, expires_at: new Date(Date.now() + 86_400_000).toISOString() });
-    const cli = openCli(home);
-    await cli.waitFor(`Connected to ${server.url}.`);
+    const cli = await connectedCli(email);
     await server.stop("SIGKILL");
     try {
       await cli.waitFor(/(Server unreachable at .*; retrying in \d+ s\.)|(Connection lost .*reconnecting in \d+ s\.)/);
@@ -156,11 +158,7 @@ describe("roomz cli", () => {
 
   test("/token for another address while signed in: the terminal joins that user's channel, and nothing reaches the first", async () => {
     const [first, second] = [freshUser(), freshUser()];
-    const home = tempDir("roomz-home-");
-    const { session } = await signedInClient(server, first);
-    new SessionCache(join(home, ".roomz", "session.json")).set(server.url, { session, email: first, expires_at: new Date(Date.now() + 86_400_000).toISOString() });
-    const cli = openCli(home);
-    await cli.waitFor(`Connected to ${server.url}.`);
+    const cli = await connectedCli(first);
     const { client: firstClient } = await signedInClient(server, first);
     const { client: secondClient } = await signedInClient(server, second);
     const [toFirst, toSecond]: ChatMessage[][] = [[], []];
@@ -188,11 +186,7 @@ describe("roomz cli", () => {
 
   test("/logout of a saved session says that it signed out, not that the session was refused", async () => {
     const email = freshUser();
-    const home = tempDir("roomz-home-");
-    const { session } = await signedInClient(server, email);
-    new SessionCache(join(home, ".roomz", "session.json")).set(server.url, { session, email, expires_at: new Date(Date.now() + 86_400_000).toISOString() });
-    const cli = openCli(home);
-    await cli.waitFor(`Connected to ${server.url}.`);
+    const cli = await connectedCli(email);
     cli.type("/logout");
     await cli.waitFor("Signed out. Type /login <email> to sign in again.");
     expect(cli.screen()).not.toContain("refused");

@@ -66,6 +66,19 @@ describe("sessions", () => {
     watcher.close();
   });
 
+  test("a message queued before any connect is not sent when verifyToken signs in another user", async () => {
+    const [first, second] = [freshUser(), freshUser()];
+    const { client } = await signedInClient(server, first);
+    await client.me(); // the client knows its user, never connected
+    const queued = client.send("typed by the first user").catch((e) => e);
+    await client.verifyToken(await requestToken(server, second));
+    expect(((await queued) as Error).message).toBe(`Not sent: you signed in as ${second}.`);
+    await client.connect();
+    await client.send("the second user's own");
+    expect((await client.history()).messages.map((m) => m.content)).toEqual(["the second user's own"]);
+    client.close();
+  });
+
   test("logout ends this session on the server and stops the client", async () => {
     const { client, session } = await signedInClient(server, freshUser());
     await client.connect();

@@ -1,13 +1,15 @@
 /**
  * Receives an upload's bytes into a private temporary file: hashed (sha256) and counted
  * as they stream, never held whole in memory. Past `maxBytes` it stops reading, removes
- * the partial file and throws TooLarge, so nothing over the limit is ever stored.
+ * the partial file and throws TooLarge, so nothing over the limit is ever stored; when
+ * `take` refuses a chunk (the sender's room is used up) it does the same with NoRoom.
  */
 import { open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { IMAGE_HEAD_BYTES } from "./image-size";
 
 export class TooLarge extends Error {}
+export class NoRoom extends Error {}
 
 export interface Received {
   path: string;
@@ -17,7 +19,12 @@ export interface Received {
   head: Uint8Array;
 }
 
-export async function receiveToTemp(body: AsyncIterable<Uint8Array>, tempDir: string, maxBytes: number): Promise<Received> {
+export async function receiveToTemp(
+  body: AsyncIterable<Uint8Array>,
+  tempDir: string,
+  maxBytes: number,
+  take: (bytes: number) => boolean = () => true,
+): Promise<Received> {
   const path = join(tempDir, crypto.randomUUID());
   const file = await open(path, "wx", 0o600);
   const hasher = new Bun.CryptoHasher("sha256");
@@ -28,6 +35,7 @@ export async function receiveToTemp(body: AsyncIterable<Uint8Array>, tempDir: st
     for await (const chunk of body) {
       size += chunk.byteLength;
       if (size > maxBytes) throw new TooLarge();
+      if (!take(chunk.byteLength)) throw new NoRoom();
       if (headLength < head.length) {
         const take = chunk.subarray(0, head.length - headLength);
         head.set(take, headLength);

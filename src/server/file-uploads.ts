@@ -11,7 +11,7 @@ import type { BlobStore } from "../files/blob-store";
 import { imageSize } from "../files/image-size";
 import type { KeyedLock } from "../files/keyed-lock";
 import { MultipartError, filePart, multipartBoundary } from "../files/multipart";
-import { TooLarge, receiveToTemp, type Received } from "../files/receive";
+import { NoRoom, TooLarge, receiveToTemp, type Received } from "../files/receive";
 import { fileNameProblem, mediaType, type FileInfo } from "../protocol";
 import type { Config } from "./config";
 import type { FileAuth } from "./file-auth";
@@ -24,6 +24,31 @@ export interface UploadDeps {
   blobs: BlobStore;
   auth: FileAuth;
   blobLock: KeyedLock;
+  inFlight: UploadsInFlight;
+}
+
+/**
+ * The bytes each user's uploads still arriving on this instance have written to disk. The
+ * quota is checked again when a file is recorded; this keeps parallel uploads (or chunked
+ * ones, which declare no size) from filling the disk before that: together they may use
+ * only the room the quota leaves.
+ */
+export class UploadsInFlight {
+  private bytes = new Map<string, number>();
+
+  /** Counts `n` more bytes for `email` if all of theirs in flight stay within `room`. */
+  take(email: string, n: number, room: number): boolean {
+    const now = (this.bytes.get(email) ?? 0) + n;
+    if (now > room) return false;
+    this.bytes.set(email, now);
+    return true;
+  }
+
+  release(email: string, n: number): void {
+    const left = (this.bytes.get(email) ?? 0) - n;
+    if (left > 0) this.bytes.set(email, left);
+    else this.bytes.delete(email);
+  }
 }
 
 const PATH = "/api/files";
@@ -67,21 +92,33 @@ export async function upload(deps: UploadDeps, request: Request): Promise<Respon
   const declared = Number(request.headers.get("content-length") ?? NaN);
   const multipart = multipartBoundary(request.headers.get("content-type")) !== null;
   if (declared > config.maxFileBytes + (multipart ? MULTIPART_OVERHEAD : 0)) return tooLarge(config);
-  if (Number.isFinite(declared) && (await files.usage(auth.email)) + declared > config.userQuotaBytes + (multipart ? MULTIPART_OVERHEAD : 0))
-    return quotaExceeded(config);
+  const room = config.userQuotaBytes - (await files.usage(auth.email));
+  if (Number.isFinite(declared) && declared > room + (multipart ? MULTIPART_OVERHEAD : 0)) return quotaExceeded(config);
   const source = await sourceOf(request, new URL(request.url));
   if (source instanceof Response) return source;
   const nameProblem = fileNameProblem(source.name);
   if (nameProblem) return problem("invalid_request", nameProblem, PATH);
+  let taken = 0;
+  const take = (n: number) => deps.inFlight.take(auth.email, n, room) && ((taken += n), true);
+  try {
+    return await receiveAndStore(deps, auth.email, source, take);
+  } finally {
+    deps.inFlight.release(auth.email, taken); // recorded (and counted in usage) or dropped by now
+  }
+}
+
+async function receiveAndStore(deps: UploadDeps, email: string, source: Source, take: (n: number) => boolean): Promise<Response> {
+  const { config } = deps;
   let received: Received;
   try {
-    received = await receiveToTemp(source.bytes, deps.blobs.tempDir, config.maxFileBytes);
+    received = await receiveToTemp(source.bytes, deps.blobs.tempDir, config.maxFileBytes, take);
   } catch (error) {
     if (error instanceof TooLarge) return tooLarge(config);
+    if (error instanceof NoRoom) return quotaExceeded(config);
     if (error instanceof MultipartError) return problem("invalid_request", error.message, PATH);
     throw error;
   }
-  const record = describe(auth.email, source, received);
+  const record = describe(email, source, received);
   const stored = await store(deps, record, received.path);
   if (stored === "quota_exceeded") return quotaExceeded(config);
   const { id, name, type, size, sha256, width, height } = record;

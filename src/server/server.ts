@@ -32,7 +32,7 @@ import { KeyedLock } from "../files/keyed-lock";
 import { requestFileAuth } from "./file-auth";
 import { download } from "./file-downloads";
 import { FileSweeper } from "./file-sweeper";
-import { upload, type UploadDeps } from "./file-uploads";
+import { UploadsInFlight, upload, type UploadDeps } from "./file-uploads";
 import { CLOSE } from "../protocol";
 
 // /metrics goes to the HTTP routes, which have none for it: a 404 problem document, as for
@@ -134,7 +134,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   });
   const web = await WebApp.load();
   const blobs = await createBlobStore(config);
-  const files: UploadDeps = { config, files: store.files, blobs, auth: requestFileAuth(auth), blobLock: new KeyedLock() };
+  const files: UploadDeps = { config, files: store.files, blobs, auth: requestFileAuth(auth), blobLock: new KeyedLock(), inFlight: new UploadsInFlight() };
   const sweeper = new FileSweeper({ ...files, maxAgeMs: config.orphanFileAgeMs, everyMs: config.orphanSweepEveryMs });
 
   server = Bun.serve<Connection>({

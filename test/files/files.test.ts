@@ -192,6 +192,30 @@ describe("refusals", () => {
     expect((await uploaded(server, jwt, new Uint8Array(900_000).fill(4), "fits.bin")).size).toBe(900_000);
     expect((await uploaded(server, await signIn(server, suite.freshUser()), new Uint8Array(2_500_000).fill(5), "other.bin")).size).toBe(2_500_000);
   });
+
+  test("uploads still arriving count against the quota together: a second one that would pass it is refused while the first is on its way", async () => {
+    const jwt = await signIn(server, suite.freshUser());
+    // The first sends 1,200,000 bytes (chunked, no size declared), then holds its body open.
+    let finish!: () => void;
+    const held = new Promise<void>((resolve) => (finish = resolve));
+    let sent = 0;
+    const first = upload(server, jwt, new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sent >= 1_200_000) {
+          await held;
+          return controller.close();
+        }
+        sent += 60_000;
+        controller.enqueue(new Uint8Array(60_000).fill(8));
+      },
+    }), "first.bin");
+    const temp = join(server.dataDir, "files", "tmp");
+    const arrived = () => readdirSync(temp).reduce((sum, name) => sum + statSync(join(temp, name)).size, 0);
+    await until(() => arrived() >= 1_200_000, "the first upload's bytes on disk");
+    await expectProblem(await upload(server, jwt, chunked(2_000_000), "second.bin"), 413, "quota_exceeded", "/api/files");
+    finish();
+    expect((await first).status).toBe(201);
+  });
 });
 
 test("uploads no message refers to are deleted after the configured age (24 h by default), bytes and all", async () => {

@@ -10,6 +10,7 @@ import { basename } from "node:path";
 import { RoomzClient } from "../client/client";
 import { RoomzError } from "../client/errors";
 import { explain } from "./describe";
+import { utf8Text } from "../protocol/text";
 import { cachedClient, EXIT, parseOrExit, stopOutcome, tokenRefusal } from "./one-shot";
 
 const USAGE = "Usage: roomz send [--server URL] [--token TOKEN] [--file PATH] [text...]   (without text or a file, standard input is sent; ROOMZ_TOKEN works as --token)";
@@ -91,9 +92,5 @@ async function postWithToken(server: string, token: string, content: string, att
 async function readStdin(): Promise<string | null> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk));
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
-  } catch {
-    return null;
-  }
+  return utf8Text(Buffer.concat(chunks));
 }

@@ -37,9 +37,9 @@ export async function receiveToTemp(
       if (size > maxBytes) throw new TooLarge();
       if (!take(chunk.byteLength)) throw new NoRoom();
       if (headLength < head.length) {
-        const take = chunk.subarray(0, head.length - headLength);
-        head.set(take, headLength);
-        headLength += take.length;
+        const start = chunk.subarray(0, head.length - headLength);
+        head.set(start, headLength);
+        headLength += start.length;
       }
       hasher.update(chunk);
       await file.write(chunk);

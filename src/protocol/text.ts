@@ -47,6 +47,18 @@ export function trimWhiteSpace(text: string): string {
   return text.replace(EDGE_WHITE_SPACE, "");
 }
 
+/**
+ * Bytes as text when they are UTF-8, else null: content is stored as it was sent, so bytes
+ * that are not UTF-8 are refused, never replaced with U+FFFD (HTTP bodies, `roomz send`'s stdin).
+ */
+export function utf8Text(bytes: Uint8Array): string | null {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
 /** Cc or Cf characters (refused in display names). */
 export function hasControlCharacters(text: string): boolean {
   return CONTROL.test(text);

@@ -36,18 +36,26 @@ export interface UploadDeps {
 export class UploadsInFlight {
   private bytes = new Map<string, number>();
 
-  /** Counts `n` more bytes for `email` if all of theirs in flight stay within `room`. */
-  take(email: string, n: number, room: number): boolean {
-    const now = (this.bytes.get(email) ?? 0) + n;
-    if (now > room) return false;
-    this.bytes.set(email, now);
-    return true;
-  }
-
-  release(email: string, n: number): void {
-    const left = (this.bytes.get(email) ?? 0) - n;
-    if (left > 0) this.bytes.set(email, left);
-    else this.bytes.delete(email);
+  /**
+   * One upload of `email`'s: `take(n)` counts n more of its bytes if all of theirs in flight
+   * stay within `room`; `release()`, once it is recorded or dropped, forgets its bytes.
+   */
+  begin(email: string, room: number) {
+    let mine = 0;
+    return {
+      take: (n: number): boolean => {
+        const all = (this.bytes.get(email) ?? 0) + n;
+        if (all > room) return false;
+        this.bytes.set(email, all);
+        mine += n;
+        return true;
+      },
+      release: (): void => {
+        const left = (this.bytes.get(email) ?? 0) - mine;
+        if (left > 0) this.bytes.set(email, left);
+        else this.bytes.delete(email);
+      },
+    };
   }
 }
 
@@ -98,12 +106,11 @@ export async function upload(deps: UploadDeps, request: Request): Promise<Respon
   if (source instanceof Response) return source;
   const nameProblem = fileNameProblem(source.name);
   if (nameProblem) return problem("invalid_request", nameProblem, PATH);
-  let taken = 0;
-  const take = (n: number) => deps.inFlight.take(auth.email, n, room) && ((taken += n), true);
+  const inFlight = deps.inFlight.begin(auth.email, room);
   try {
-    return await receiveAndStore(deps, auth.email, source, take);
+    return await receiveAndStore(deps, auth.email, source, inFlight.take);
   } finally {
-    deps.inFlight.release(auth.email, taken); // recorded (and counted in usage) or dropped by now
+    inFlight.release(); // recorded (and counted in usage) or dropped by now
   }
 }
 

@@ -1,5 +1,6 @@
 /** Reading what a stranger sends: bounded bodies, the Origin rule, the client address. */
 import { isIPv6 } from "node:net";
+import { utf8Text } from "../protocol/text";
 import type { Config } from "./config";
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -19,11 +20,9 @@ export async function readBody(request: Request): Promise<string> {
     if (size > MAX_BODY_BYTES) throw new BodyTooLarge();
     chunks.push(chunk);
   }
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
-  } catch {
-    throw new BodyNotUtf8(); // replaced bytes would be stored as if the client had sent them
-  }
+  const text = utf8Text(Buffer.concat(chunks));
+  if (text === null) throw new BodyNotUtf8();
+  return text;
 }
 
 function normalisedOrigin(value: string): string | null {
@@ -67,13 +66,16 @@ export function clientAddress(config: Config, request: Request, peer: string): s
  * by its /64 (one host usually holds a whole /64, so per address it would have no limit).
  */
 export function rateLimitKey(address: string): string {
-  const ip = address.replace(/%.*$/, "").toLowerCase(); // no zone id
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
-  if (mapped) return mapped[1];
+  const ip = unmappedIpv4(address.replace(/%.*$/, "").toLowerCase()); // no zone id
   if (!isIPv6(ip)) return ip;
-  const [head, tail = ""] = ip.split("::");
+  const [head, tail] = ip.split("::"); // tail is undefined when nothing is elided
   const left = head ? head.split(":") : [];
-  const right = ip.includes("::") && tail ? tail.split(":") : [];
-  const groups = ip.includes("::") ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right] : left;
+  const right = tail ? tail.split(":") : [];
+  const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill("0"), ...right];
   return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(":")}::/64`;
+}
+
+/** An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) as the IPv4 address it is; any other as given. */
+export function unmappedIpv4(address: string): string {
+  return /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? address;
 }

@@ -9,6 +9,7 @@
 import { lookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
 import { fail } from "../config-error";
+import { unmappedIpv4 } from "../request";
 
 /** Longer endpoints are refused; real push services use well under 1,000 characters. */
 export const MAX_ENDPOINT_LENGTH = 2048;
@@ -30,11 +31,9 @@ for (const [net, bits] of [["2001::", 23], ["2001:db8::", 32], ["2002::", 16], [
 
 /** True for a public unicast IPv4 or IPv6 address (IPv4-mapped IPv6 judged as IPv4). */
 export function isPublicAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return false;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return !NOT_PUBLIC.check(mapped[1], "ipv4");
-  return !NOT_PUBLIC.check(address, family === 4 ? "ipv4" : "ipv6");
+  if (isIP(address) === 0) return false;
+  const ip = unmappedIpv4(address);
+  return !NOT_PUBLIC.check(ip, isIP(ip) === 4 ? "ipv4" : "ipv6");
 }
 
 /** PUSH_ENDPOINT_ALLOW: comma-separated http(s) origins. */

@@ -21,7 +21,7 @@ import { randomId } from "./ids.js";
 import { Link, LinkClosed } from "./link.js";
 import { closeReason, STOP_REASONS, STOPPED_ANSWERING } from "./reasons.js";
 import { CLOSE } from "../protocol/problems.js";
-import { Outbox, messageData } from "./outbox.js";
+import { Outbox } from "./outbox.js";
 import * as presence from "./presence.js";
 import { Sequencer } from "./sequencer.js";
 import { headSeq, withGapFilled } from "./sync.js";
@@ -42,7 +42,6 @@ export class RoomzClient extends RoomzHttpClient {
   private readonly emitter = new Emitter<RoomzEvents>();
   private readonly sequencer = new Sequencer((message) => this.emitter.emit("message", message));
   private readonly outbox: Outbox;
-  private restored: RestoredSend[] = [];
   /** The address this client is signed in as, once it has heard it (me, verifyToken, authenticated). */
   private owner: string | null = null;
   private readonly backoff: Backoff;
@@ -74,7 +73,7 @@ export class RoomzClient extends RoomzHttpClient {
    * only those that user typed.
    */
   restoredSends(): RestoredSend[] {
-    return this.restored.splice(0);
+    return this.outbox.takeRestored();
   }
 
   get state(): ConnectionState { return this.current; }
@@ -136,7 +135,9 @@ export class RoomzClient extends RoomzHttpClient {
     const pending: PendingSend = { client_msg_id: clientMsgId, content, created_at: new Date().toISOString() };
     if (files.length > 0) pending.files = files;
     if (this.owner !== null) pending.user = this.owner;
-    return this.queueMessage(pending);
+    const ack = this.outbox.addMessage(pending);
+    ack.catch(() => {}); // the caller's promise still rejects; one nobody awaits must not be an unhandled rejection
+    return ack;
   }
 
   /** Uploads a file and sends it in a message with `caption` (may be empty). */
@@ -144,12 +145,6 @@ export class RoomzClient extends RoomzHttpClient {
     const file = await this.uploadFile(body, options);
     const ack = await this.send(options.caption ?? "", options.clientMsgId, [file.id]);
     return { file, ack };
-  }
-
-  private queueMessage(pending: PendingSend): Promise<MessageAck> {
-    const ack = this.outbox.add<MessageAck>("message", messageData(pending), pending);
-    ack.catch(() => {}); // the caller's promise still rejects; one nobody awaits must not be an unhandled rejection
-    return ack;
   }
 
   /**
@@ -165,7 +160,7 @@ export class RoomzClient extends RoomzHttpClient {
       this.forgetChannel();
     }
     this.owner = email;
-    for (const { pending, ack } of this.outbox.adopt(email)) this.restored.push({ ...pending, ack: ack as Promise<MessageAck> });
+    this.outbox.adopt(email);
   }
 
   /** Sets this connection's display name (null clears it); re-applied after every reconnect. */

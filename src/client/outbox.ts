@@ -6,7 +6,8 @@
  */
 import { RoomzError } from "./errors.js";
 import { LinkClosed, type Link } from "./link.js";
-import type { OutboxStorage, PendingSend } from "./types.js";
+import type { MessageAck } from "../protocol/frames.js";
+import type { OutboxStorage, PendingSend, RestoredSend } from "./types.js";
 
 interface Entry {
   type: string;
@@ -20,7 +21,7 @@ interface Entry {
 }
 
 /** A message's frame data from what the storage keeps of it. */
-export function messageData(pending: PendingSend) {
+function messageData(pending: PendingSend) {
   return { content: pending.content, client_msg_id: pending.client_msg_id, ...(pending.files?.length ? { files: pending.files } : {}) };
 }
 
@@ -33,6 +34,8 @@ export class Outbox {
    * message can never go out in another account's channel.
    */
   private saved: PendingSend[];
+  /** What `adopt` queued again, until the application takes it (`takeRestored`). */
+  private restored: RestoredSend[] = [];
 
   /** `storage`: where unanswered messages are kept (a browser's localStorage), if anywhere. */
   constructor(private readonly storage?: OutboxStorage) {
@@ -41,6 +44,11 @@ export class Outbox {
 
   get size(): number {
     return this.entries.length;
+  }
+
+  /** Queues a message; the storage keeps it until its ack. */
+  addMessage(pending: PendingSend): Promise<MessageAck> {
+    return this.add<MessageAck>("message", messageData(pending), pending);
   }
 
   /** The messages still waiting for their ack, oldest first. */
@@ -68,23 +76,28 @@ export class Outbox {
   /**
    * `user` is the one this client is signed in as: its messages of this run that did not
    * know their user yet are marked as theirs, and the saved ones it typed (or whose user
-   * nobody recorded) are queued again, ahead of anything newer. Returns those, with their acks.
+   * nobody recorded) are queued again, ahead of anything newer (see takeRestored).
    */
-  adopt(user: string): Array<{ pending: PendingSend; ack: Promise<unknown> }> {
+  adopt(user: string): void {
     for (const entry of this.entries) if (entry.pending && entry.pending.user === undefined) entry.pending.user = user;
     const mine = this.saved.filter((p) => p.user === undefined || p.user === user);
     this.saved = this.saved.filter((p) => !mine.includes(p));
     const adopted = mine.map((saved) => {
       const pending = { ...saved, user };
       let entry!: Entry;
-      const ack = new Promise<unknown>((resolve, reject) => (entry = { type: "message", data: messageData(pending), resolve, reject, pending }));
+      const ack = new Promise<MessageAck>((resolve, reject) => (entry = { type: "message", data: messageData(pending), resolve: resolve as (v: unknown) => void, reject, pending }));
       ack.catch(() => {}); // a restored send nobody awaits must not be an unhandled rejection
-      return { entry, pending, ack };
+      this.restored.push({ ...pending, ack });
+      return entry;
     });
-    this.entries.unshift(...adopted.map((a) => a.entry));
+    this.entries.unshift(...adopted);
     this.persist();
-    if (this.link) for (const { entry } of adopted) this.transmit(this.link, entry);
-    return adopted.map(({ pending, ack }) => ({ pending, ack }));
+    if (this.link) for (const entry of adopted) this.transmit(this.link, entry);
+  }
+
+  /** The messages `adopt` queued again, each once (then []). */
+  takeRestored(): RestoredSend[] {
+    return this.restored.splice(0);
   }
 
   /** Starts sending through `link` (every waiting entry, in order), or pauses with null. */

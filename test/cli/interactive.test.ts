@@ -34,6 +34,13 @@ async function connectedCli(email: string): Promise<TmuxCli> {
   return cli;
 }
 
+/** With the server gone: waits for the CLI to say so, then types "typed while away", which it queues. */
+async function typedWhileAway(cli: TmuxCli) {
+  await cli.waitFor(/(Server unreachable at .*; retrying in \d+ s\.)|(Connection lost .*reconnecting in \d+ s\.)/);
+  cli.type("typed while away");
+  await cli.waitFor("the message waits and is sent on reconnect");
+}
+
 /** Types `/login <email>`, waits for the CLI's answer `shown`, and reads the sign-in link the server printed. */
 async function requestLink(cli: TmuxCli, email: string, shown: string): Promise<string> {
   const from = server.output.length;
@@ -127,9 +134,7 @@ describe("roomz cli", () => {
     const email = freshUser();
     const cli = await connectedCli(email);
     await server.stop("SIGKILL");
-    await cli.waitFor(/(Server unreachable at .*; retrying in \d+ s\.)|(Connection lost .*reconnecting in \d+ s\.)/);
-    cli.type("typed while away");
-    await cli.waitFor("the message waits and is sent on reconnect");
+    await typedWhileAway(cli);
     await server.start();
     await cli.waitFor(/typed while away/, 40000);
     const screen = await cli.waitFor(/\d\d:\d\d:\d\d user\d+@example\.com \(this terminal\): typed while away/, 40000);
@@ -143,9 +148,7 @@ describe("roomz cli", () => {
     const cli = await connectedCli(email);
     await server.stop("SIGKILL");
     try {
-      await cli.waitFor(/(Server unreachable at .*; retrying in \d+ s\.)|(Connection lost .*reconnecting in \d+ s\.)/);
-      cli.type("typed while away");
-      await cli.waitFor("the message waits and is sent on reconnect");
+      await typedWhileAway(cli);
       cli.type("/quit");
       await cli.waitFor("1 message is not sent yet: it waits for the server. /quit (or Ctrl-C) again to leave anyway, and lose it.");
       cli.type("/quit");

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { signIn, type TestServer } from "../helpers/server";
-import { SLOW, libraryClient, newContext, signedInPage, startServerAndBrowser, stopServerAndBrowser, switchableWebSocket, waitConnected } from "./browser";
+import { SLOW, libraryClient, newContext, queuedOffline, signedInPage, startServerAndBrowser, stopServerAndBrowser, waitConnected } from "./browser";
 
 let server: TestServer;
 let browser: Browser;
@@ -26,12 +26,7 @@ async function contents(email: string): Promise<string[]> {
 test("a message queued offline whose session then ended is sent for its own user only, never for the next one", async () => {
   const { context } = await newContext(browser);
   const page = await signedInPage(server, context, "alice@example.com");
-  const ws = await switchableWebSocket(page);
-  await page.reload();
-  await page.locator('[data-testid="connection"]:not([data-status="connected"])').waitFor();
-  await box(page).fill("alice's offline secret");
-  await box(page).press("Enter");
-  await page.locator('li.outgoing[data-status="sending"]', { hasText: "alice's offline secret" }).waitFor();
+  const ws = await queuedOffline(page, "alice's offline secret");
   await page.close();
 
   // Alice's session ends while the message waits; Bob signs in on the same browser.

@@ -168,6 +168,18 @@ export async function seedMessages(server: TestServer, email: string, count: num
  * closed at once (the page sees a server that drops it); otherwise it reaches the server.
  * `drop()` closes the sockets that got through.
  */
+/** Reloads `page` with its WebSocket blocked and sends `text`: it waits, shown as sending. Returns the switch. */
+export async function queuedOffline(page: Page, text: string) {
+  const ws = await switchableWebSocket(page);
+  await page.reload();
+  await page.locator('[data-testid="connection"]:not([data-status="connected"])').waitFor();
+  const box = page.getByRole("textbox", { name: "Message" });
+  await box.fill(text);
+  await box.press("Enter");
+  await page.locator('li.outgoing[data-status="sending"]', { hasText: text }).waitFor();
+  return ws;
+}
+
 export async function switchableWebSocket(page: Page, blocked = true) {
   const open: WebSocketRoute[] = [];
   const state = {

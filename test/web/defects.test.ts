@@ -12,6 +12,7 @@ import {
   libraryClient,
   magicLink,
   newContext,
+  queuedOffline,
   seedMessages,
   signedInPage,
   startServerAndBrowser,
@@ -92,12 +93,7 @@ test("3: the draft and the offline outbox survive a reload; the queued message i
   await waitConnected(page);
   expect(await box(page).inputValue()).toBe("half-typed thought");
 
-  const ws = await switchableWebSocket(page);
-  await page.reload();
-  await page.locator('[data-testid="connection"]:not([data-status="connected"])').waitFor();
-  await box(page).fill("queued while offline");
-  await box(page).press("Enter");
-  await page.locator('li.outgoing[data-status="sending"]', { hasText: "queued while offline" }).waitFor();
+  const ws = await queuedOffline(page, "queued while offline");
   expect(await box(page).inputValue()).toBe("");
   await page.reload();
   await page.locator('li.outgoing[data-status="sending"]', { hasText: "queued while offline" }).waitFor();
